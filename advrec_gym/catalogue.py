@@ -1,0 +1,269 @@
+"""The catalogue: item ids, texts, topics, a popularity prior and language-model embeddings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from advrec_gym._validation import check_float, check_int
+from advrec_gym.cache import EmbeddingCache
+from advrec_gym.encoder import TransformerEncoder
+
+
+@dataclass(frozen=True, eq=False)
+class Catalogue:
+    """A fixed set of items that the recommender chooses from.
+
+    Attributes:
+        ids: item ids, int64, shape (num_items,).
+        texts: one text per item (what the encoder read).
+        topics: one topic label per item.
+        popularity: a prior over items (float64, sums to 1), used by the popularity baseline.
+        embeddings: float32, shape (num_items, dim), unit L2 norm per row.
+        encoder_identity: the identity of the encoder that produced ``embeddings`` (empty if given).
+
+    Build one with :meth:`synthetic`, :meth:`from_texts` or :meth:`from_movielens`; the constructor
+    validates everything and freezes the arrays.
+    """
+
+    ids: np.ndarray
+    texts: tuple[str, ...]
+    topics: tuple[str, ...]
+    popularity: np.ndarray
+    embeddings: np.ndarray
+    encoder_identity: str = ""
+    topic_names: tuple[str, ...] = field(init=False)
+    topic_index: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        ids = np.asarray(self.ids, dtype=np.int64)
+        texts, topics = tuple(self.texts), tuple(str(t) for t in self.topics)
+        n = len(texts)
+        if n == 0:
+            raise ValueError("A catalogue needs at least one item, got 0 texts.")
+        _check_texts(texts)
+        emb = np.asarray(self.embeddings, dtype=np.float32)
+        pop = np.asarray(self.popularity, dtype=np.float64)
+        for name, arr, shape in (("ids", ids, (n,)), ("popularity", pop, (n,))):
+            if arr.shape != shape:
+                raise ValueError(f"{name} must have shape {shape} (one per text), got {arr.shape}.")
+        if len(topics) != n:
+            raise ValueError(f"topics must have one label per item ({n}), got {len(topics)}.")
+        if len(np.unique(ids)) != n:
+            raise ValueError("ids must be unique.")
+        if emb.ndim != 2 or emb.shape[0] != n:
+            raise ValueError(f"embeddings must have shape ({n}, dim), got {emb.shape}.")
+        if not np.all(np.isfinite(emb)) or not np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-3):
+            raise ValueError("embeddings must be finite with unit L2 norm per row (normalise them first).")
+        if not np.all(np.isfinite(pop)) or np.any(pop < 0) or pop.sum() <= 0:
+            raise ValueError("popularity must be finite, non-negative and not all zero.")
+        pop = pop / pop.sum()
+        names, index = np.unique(np.asarray(topics, dtype=object).astype(str), return_inverse=True)
+        for arr in (ids, emb, pop, index):
+            arr.setflags(write=False)
+        for key, value in dict(ids=ids, texts=texts, topics=topics, popularity=pop, embeddings=emb).items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "topic_names", tuple(str(t) for t in names))
+        object.__setattr__(self, "topic_index", index.astype(np.int64))
+
+    @property
+    def num_items(self) -> int:
+        return len(self.texts)
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    @property
+    def num_topics(self) -> int:
+        return len(self.topic_names)
+
+    def topic_centroids(self) -> np.ndarray:
+        """Unit-norm mean embedding of each topic, shape (num_topics, dim), in ``topic_names`` order."""
+        sums = np.zeros((self.num_topics, self.dim), dtype=np.float64)
+        np.add.at(sums, self.topic_index, self.embeddings)
+        return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
+
+    def __len__(self) -> int:
+        return self.num_items
+
+    def __repr__(self) -> str:
+        return f"Catalogue(num_items={self.num_items}, num_topics={self.num_topics}, dim={self.dim})"
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_texts(
+        cls,
+        texts: Sequence[str],
+        *,
+        topics: Sequence[str] | None = None,
+        popularity: Sequence[float] | None = None,
+        ids: Sequence[int] | None = None,
+        encoder: TransformerEncoder | str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        use_cache: bool = True,
+        num_topics: int | None = None,
+        seed: int = 0,
+    ) -> Catalogue:
+        """Encode ``texts`` into a catalogue.
+
+        Args:
+            texts: one non-empty, unique text per item.
+            topics: one label per item; ``None`` clusters the embeddings into ``num_topics`` groups
+                (seeded k-means), default ``min(20, num_items)``.
+            popularity: a prior over items; ``None`` is uniform.
+            ids: item ids; ``None`` is ``0..num_items-1``.
+            encoder: a :class:`TransformerEncoder`, a model path / hub id, or ``None`` for the default.
+            cache_dir: the embedding cache directory (default ``$ADVREC_CACHE_DIR`` or ``~/.cache/advrec``).
+            use_cache: read and write the embedding cache.
+            num_topics: clusters when ``topics`` is ``None``.
+            seed: seed of that clustering.
+        """
+        texts = tuple(texts)
+        if not texts:
+            raise ValueError("texts must hold at least one item text, got an empty sequence.")
+        _check_texts(texts)
+        if not isinstance(encoder, TransformerEncoder):
+            encoder = TransformerEncoder(encoder)
+        emb = encoder.encode_cached(texts, cache_dir) if use_cache else encoder.encode(texts)
+        n = len(texts)
+        if topics is None:
+            k = check_int("num_topics", num_topics if num_topics is not None else min(20, n), low=1, high=n)
+            topics = [f"cluster {c}" for c in _kmeans(emb, k, np.random.default_rng(seed))]
+        return cls(
+            ids=np.arange(n) if ids is None else np.asarray(ids),
+            texts=texts,
+            topics=tuple(topics),
+            popularity=np.full(n, 1.0 / n) if popularity is None else np.asarray(popularity, dtype=np.float64),
+            embeddings=emb,
+            encoder_identity=encoder.identity,
+        )
+
+    @classmethod
+    def synthetic(
+        cls,
+        num_items: int = 1000,
+        num_topics: int = 20,
+        seed: int = 0,
+        *,
+        popularity_exponent: float = 1.0,
+        encoder: TransformerEncoder | str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        use_cache: bool = True,
+    ) -> Catalogue:
+        """A seeded catalogue of readable one-sentence items over ``num_topics`` topics.
+
+        The texts come from :mod:`advrec_gym.synthetic_text`. Popularity is Zipf-like at two levels:
+        topics are ranked in a seeded random order with weight ``rank ** -popularity_exponent``, and
+        items within a topic likewise, so some topics (and items) are broadly popular.
+        """
+        from advrec_gym.synthetic_text import generate_items
+
+        num_items = check_int("num_items", num_items, low=1)
+        num_topics = check_int("num_topics", num_topics, low=1)
+        seed = check_int("seed", seed)
+        alpha = check_float("popularity_exponent", popularity_exponent, low=0.0)
+        rng = np.random.default_rng(seed)
+        _titles, texts, topics = generate_items(num_items, num_topics, rng)
+        names = sorted(set(topics))
+        topic_weight = dict(zip(names, (rng.permutation(len(names)) + 1.0) ** -alpha, strict=True))
+        popularity = np.empty(num_items)
+        for name in names:
+            members = np.flatnonzero(np.asarray(topics) == name)
+            within = (rng.permutation(len(members)) + 1.0) ** -alpha
+            popularity[members] = topic_weight[name] * within / within.sum()
+        return cls.from_texts(
+            texts, topics=topics, popularity=popularity, encoder=encoder, cache_dir=cache_dir, use_cache=use_cache
+        )
+
+    @classmethod
+    def from_movielens(
+        cls,
+        path: str | os.PathLike,
+        *,
+        encoder: TransformerEncoder | str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        use_cache: bool = True,
+    ) -> Catalogue:
+        """A catalogue from MovieLens 100K files (the data set is not shipped: pass your own copy).
+
+        Args:
+            path: the ml-100k folder (holding ``u.item`` and optionally ``u.data``) or the ``u.item`` file.
+
+        Item text is ``"Title (year). Genres: A, B."``, the topic is the first genre flagged, and the
+        popularity prior is the number of ratings in ``u.data`` plus one (uniform without ``u.data``).
+        """
+        from advrec_gym import movielens
+
+        item_path, data_path = movielens.resolve_dir(path)
+        items = movielens.read_items(item_path)
+        popularity = np.ones(len(items.ids))
+        if data_path is not None:
+            ratings = movielens.read_ratings(data_path)
+            position = {int(i): k for k, i in enumerate(items.ids)}
+            for item in ratings.items:
+                k = position.get(int(item))
+                if k is not None:
+                    popularity[k] += 1
+        return cls.from_texts(
+            items.texts(),
+            topics=items.primary_genres(),
+            popularity=popularity,
+            ids=items.ids,
+            encoder=encoder,
+            cache_dir=cache_dir,
+            use_cache=use_cache,
+        )
+
+    @classmethod
+    def from_embeddings(
+        cls,
+        embeddings: np.ndarray,
+        *,
+        topics: Sequence[str],
+        texts: Sequence[str] | None = None,
+        popularity: Sequence[float] | None = None,
+    ) -> Catalogue:
+        """A catalogue from precomputed embeddings (rows are normalised here); for tests and custom encoders."""
+        emb = np.asarray(embeddings, dtype=np.float64)
+        if emb.ndim != 2 or emb.shape[0] == 0:
+            raise ValueError(f"embeddings must be a non-empty 2-D array, got shape {emb.shape}.")
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        if np.any(norms == 0) or not np.all(np.isfinite(norms)):
+            raise ValueError("embeddings must be finite and have no all-zero row.")
+        n = emb.shape[0]
+        return cls(
+            ids=np.arange(n),
+            texts=tuple(texts) if texts is not None else tuple(f"item {i}" for i in range(n)),
+            topics=tuple(topics),
+            popularity=np.full(n, 1.0 / n) if popularity is None else np.asarray(popularity, dtype=np.float64),
+            embeddings=(emb / norms).astype(np.float32),
+        )
+
+
+def _check_texts(texts: Sequence[str]) -> None:
+    empty = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+    if empty:
+        raise ValueError(f"Item texts must be non-empty strings; empty at index {empty[:5]}.")
+    seen: dict[str, int] = {}
+    for i, t in enumerate(texts):
+        if t in seen:
+            raise ValueError(f"Item texts must be unique; items {seen[t]} and {i} are both {t[:60]!r}.")
+        seen[t] = i
+
+
+def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25) -> np.ndarray:
+    """Spherical k-means labels (cosine); small and seeded, for catalogues given without topics."""
+    centres = x[rng.choice(len(x), size=k, replace=False)].copy()
+    labels = np.zeros(len(x), dtype=np.int64)
+    for _ in range(iters):
+        labels = np.argmax(x @ centres.T, axis=1)
+        for c in range(k):
+            members = x[labels == c]
+            if len(members):
+                v = members.sum(0)
+                centres[c] = v / max(np.linalg.norm(v), 1e-12)
+    return labels

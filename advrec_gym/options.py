@@ -1,0 +1,122 @@
+"""Validation of the environment's keyword arguments, shared by the single and the vector env."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from advrec_gym._validation import check_choice, check_float, check_int, did_you_mean
+from advrec_gym.catalogue import Catalogue
+from advrec_gym.choice import LogitChoice
+from advrec_gym.encoder import TransformerEncoder
+from advrec_gym.engine import NUM_SCALARS, REWARDS, Engine, HistoryRates
+from advrec_gym.users import UserModel
+
+ENV_KWARGS = (
+    "catalogue",
+    "num_items",
+    "num_topics",
+    "catalogue_seed",
+    "encoder",
+    "cache_dir",
+    "user_model",
+    "choice_model",
+    "slate_size",
+    "reward",
+    "skip_cost",
+    "history_rates",
+)
+
+
+def reject_unknown(unknown: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    """Raise a TypeError naming each unknown keyword, with a did-you-mean suggestion."""
+    if unknown:
+        name = sorted(unknown)[0]
+        raise TypeError(f"AdvRec got an unexpected keyword argument {name!r}.{did_you_mean(name, allowed)}")
+
+
+def build_engine(
+    num_users: int,
+    *,
+    catalogue: Catalogue | None,
+    num_items: int,
+    num_topics: int,
+    catalogue_seed: int,
+    encoder: TransformerEncoder | str | os.PathLike | None,
+    cache_dir: str | os.PathLike | None,
+    user_model: UserModel | None,
+    choice_model: LogitChoice | None,
+    slate_size: int,
+    reward: str,
+    skip_cost: float,
+    history_rates: HistoryRates | None,
+    max_episode_steps: int | None,
+) -> Engine:
+    """Validate every option and build the engine (the catalogue is built, or loaded from cache, here)."""
+    if catalogue is None:
+        catalogue = default_catalogue(
+            check_int("num_items", num_items, low=1),
+            check_int("num_topics", num_topics, low=1),
+            check_int("catalogue_seed", catalogue_seed),
+            encoder,
+            None if cache_dir is None else os.fspath(cache_dir),
+        )
+    elif not isinstance(catalogue, Catalogue):
+        raise TypeError(f"catalogue must be an advrec_gym.Catalogue or None, got {type(catalogue).__name__}.")
+    user_model = _check_type("user_model", user_model, UserModel)
+    choice_model = _check_type("choice_model", choice_model, LogitChoice)
+    history_rates = _check_type("history_rates", history_rates, HistoryRates)
+    for field in ("clicked", "skipped", "shown", "click_rate"):
+        check_float(f"history_rates.{field}", getattr(history_rates, field), low=0.0, high=1.0, low_open=True)
+    slate_size = check_int("slate_size", slate_size, low=1)
+    if slate_size > catalogue.num_items:
+        raise ValueError(
+            f"slate_size must be <= num_items, got slate_size={slate_size}, num_items={catalogue.num_items}."
+        )
+    if max_episode_steps is not None:
+        max_episode_steps = check_int("max_episode_steps", max_episode_steps, low=1)
+    return Engine(
+        catalogue,
+        num_users,
+        user_model,
+        choice_model,
+        slate_size,
+        check_choice("reward", reward, REWARDS),
+        check_float("skip_cost", skip_cost, low=0.0),
+        history_rates,
+        max_episode_steps,
+    )
+
+
+def single_spaces(engine: Engine) -> tuple[spaces.Space, spaces.Box]:
+    """(action space, observation space) of one slot."""
+    n, k = engine.catalogue.num_items, engine.slate_size
+    action = spaces.Discrete(n) if k == 1 else spaces.MultiDiscrete(np.full(k, n, dtype=np.int64))
+    low = np.concatenate([np.full(engine.obs_dim - NUM_SCALARS, -1.0), np.zeros(NUM_SCALARS)]).astype(np.float32)
+    high = np.ones(engine.obs_dim, dtype=np.float32)
+    return action, spaces.Box(low, high, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_default_catalogue(num_items, num_topics, seed, encoder_ref, cache_dir) -> Catalogue:
+    return Catalogue.synthetic(num_items, num_topics, seed, encoder=encoder_ref, cache_dir=cache_dir)
+
+
+def default_catalogue(num_items, num_topics, seed, encoder, cache_dir) -> Catalogue:
+    """The synthetic catalogue, memoised in-process when the encoder is given by name."""
+    if isinstance(encoder, TransformerEncoder):
+        return Catalogue.synthetic(num_items, num_topics, seed, encoder=encoder, cache_dir=cache_dir)
+    ref = None if encoder is None else os.fspath(encoder)
+    return _cached_default_catalogue(num_items, num_topics, seed, ref, cache_dir)
+
+
+def _check_type(name, value, cls):
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be an advrec_gym.{cls.__name__} or None, got {type(value).__name__}.")
+    return value

@@ -1,0 +1,101 @@
+"""Reference recommenders: random, popularity, and an oracle that reads the hidden interests.
+
+Each has SB3's ``predict(observation, state=None, episode_start=None, deterministic=False)``
+signature and works on a batch of observations, so evaluation code treats them like SB3 models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+from advrec_gym.catalogue import Catalogue
+
+
+def _batch_size(observation: np.ndarray) -> tuple[int, bool]:
+    obs = np.asarray(observation)
+    return (1, True) if obs.ndim == 1 else (obs.shape[0], False)
+
+
+def _shape(actions: np.ndarray, single: bool, slate_size: int) -> np.ndarray:
+    actions = actions if slate_size > 1 else actions[:, 0]
+    return actions[0] if single else actions
+
+
+class RandomPolicy:
+    """Uniformly random items (a slate without repeats)."""
+
+    def __init__(self, num_items: int, slate_size: int = 1, seed: int | None = None):
+        self.num_items, self.slate_size = num_items, slate_size
+        self.rng = np.random.default_rng(seed)
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
+        n, single = _batch_size(observation)
+        keys = self.rng.random((n, self.num_items))
+        actions = np.argpartition(keys, self.slate_size - 1, axis=1)[:, : self.slate_size]
+        return _shape(actions.astype(np.int64), single, self.slate_size), state
+
+
+class PopularityPolicy:
+    """Items drawn in proportion to the catalogue's popularity prior (``deterministic``: the top items).
+
+    The deterministic version shows the same few items every step, which fatigue punishes; the
+    sampled one is the default baseline.
+    """
+
+    def __init__(self, catalogue: Catalogue, slate_size: int = 1, seed: int | None = None):
+        self.popularity, self.slate_size = catalogue.popularity, slate_size
+        self.log_pop = np.log(np.maximum(catalogue.popularity, 1e-300))
+        self.top = np.argsort(-catalogue.popularity)[:slate_size]
+        self.rng = np.random.default_rng(seed)
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
+        n, single = _batch_size(observation)
+        if deterministic:
+            actions = np.tile(self.top, (n, 1))
+        else:  # Gumbel top-k: k draws without replacement, proportional to popularity
+            keys = self.log_pop + self.rng.gumbel(size=(n, len(self.log_pop)))
+            actions = np.argpartition(-keys, self.slate_size - 1, axis=1)[:, : self.slate_size]
+        return _shape(actions.astype(np.int64), single, self.slate_size), state
+
+
+class OraclePolicy:
+    """Shows the items with the highest true click probability, read from the hidden user state.
+
+    A reference ceiling, never a contestant: it sees the interests the recommender never observes
+    (and the fatigue state, which the recommender does observe). It is greedy and myopic.
+
+    Args:
+        env: the AdvRec env (single or vector) whose users it serves.
+    """
+
+    def __init__(self, env):
+        self.engine = env.unwrapped.engine
+        self.slate_size = self.engine.slate_size
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = True):
+        _, single = _batch_size(observation)
+        p = self.engine.click_probabilities()
+        actions = np.argsort(-p, axis=1)[:, : self.slate_size]
+        return _shape(actions.astype(np.int64), single, self.slate_size), state
+
+
+BASELINES = ("random", "popularity", "oracle")
+
+
+def make_baseline(name: str, env, seed: int | None = None):
+    """Build a baseline by name for ``env`` (single or vector AdvRec env)."""
+    from advrec_gym._validation import check_choice
+
+    check_choice("baseline", name, BASELINES)
+    unwrapped = env.unwrapped
+    k = unwrapped.engine.slate_size
+    if name == "random":
+        return RandomPolicy(unwrapped.catalogue.num_items, k, seed)
+    if name == "popularity":
+        return PopularityPolicy(unwrapped.catalogue, k, seed)
+    return OraclePolicy(env)
+
+
+def action_space_size(space: spaces.Space) -> int:
+    return int(space.n) if isinstance(space, spaces.Discrete) else int(space.nvec[0])
