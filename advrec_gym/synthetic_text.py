@@ -3,9 +3,9 @@
 Each item belongs to one topic and is a short English text made of a title, one
 descriptive sentence and a few tags, e.g.::
 
-    Orbit of Silence. A tense documentary that follows two astronauts repairing
-    a failing satellite aboard a crowded space station. Tags: space, rockets,
-    documentary.
+    The Last Capsule. A slow-burning documentary that follows two astronauts
+    repairing a failing satellite aboard a crowded space station. Tags: space,
+    rockets, documentary.
 
 Every topic has its own vocabulary (subjects, adjectives, settings, tags and
 title words), so items of one topic share words and meaning when encoded by a
@@ -52,7 +52,7 @@ _VOCAB: dict[str, _Vocab] = {
         "warm; comforting; mouth-watering; cosy; flavourful",
         "in a tiny apartment kitchen; around a crowded family dinner table; over a simmering pot of stew; with nothing but seasonal vegetables and spices; on a busy Sunday afternoon at the stove",
         "cooking; recipes; food; kitchen; family meals",
-        "Kitchen; Simmer; Bread; Spice Drawer; Supper; Recipe Box"),
+        "Kitchen; Stockpot; Bread; Spice Drawer; Supper; Recipe Box"),
     "jazz": _v(
         "a young saxophonist chasing the sound of her idols; an ageing trumpet player recording one last session; a pianist improvising through a sleepless night; a bebop quartet touring small clubs; a bassist who learned to swing from old records; a singer reviving forgotten jazz standards",
         "smoky; swinging; soulful; improvised; late-night",
@@ -106,7 +106,7 @@ _VOCAB: dict[str, _Vocab] = {
         "thought-provoking; futuristic; algorithmic; data-driven; uncanny",
         "in a Silicon Valley research lab; inside racks of humming GPU servers; in a near future run by algorithms; through millions of lines of code; on the frontier of machine learning",
         "AI; machine learning; robots; neural networks; computer science",
-        "Neural Net; Algorithm; Machine Mind; Turing Test; Singularity; Deep Learning"),
+        "Neural Net; Algorithm; Machine Mind; Turing Test; Singularity; Thinking Machine"),
     "classical music": _v(
         "a young violinist preparing for an international competition; an orchestra rehearsing Beethoven's Ninth; a composer finishing her first symphony; a cellist rediscovering Bach's suites; a conductor leading his final season; a piano prodigy struggling with stage fright",
         "elegant; stirring; majestic; soaring; virtuosic",
@@ -124,13 +124,13 @@ _VOCAB: dict[str, _Vocab] = {
         "heartfelt; frank; funny; tender; down-to-earth",
         "from the first nappy to the first day of school; in a chaotic family home; through the ups and downs of childhood; during the exhausting first year with a baby; at the kitchen table after the children's bedtime",
         "parenting; family; children; babies; motherhood",
-        "Bedtime; Lullaby; Firstborn; Playground; Nappy Days; Growing Up"),
+        "Bedtime; Lullaby; Firstborn; Playground; Nursery; School Run"),
     "video games": _v(
         "indie developers crunching to ship their first game; a teenage gamer competing in an esports final; a studio rebuilding a beloved console classic; speedrunners chasing a world record; a designer creating an open-world role-playing game; streamers building a community of players",
         "pixelated; addictive; fast-paced; nostalgic; competitive",
         "in front of a glowing screen at 3 a.m.; at a packed esports arena; inside a cramped game studio; across levels, boss fights and side quests; in the golden age of arcade machines",
         "gaming; video games; esports; consoles; game design",
-        "Game Over; Level Up; Pixel; Respawn; Boss Fight; High Score"),
+        "Final Level; Arcade; Pixel; Respawn; Boss Fight; High Score"),
     "wine making": _v(
         "a winemaker rescuing her family vineyard; pickers racing to bring in the grape harvest; a sommelier training for the master exam; two brothers blending their first vintage; a cellar master ageing wine in oak barrels; growers battling frost among the vines",
         "sun-drenched; earthy; full-bodied; refined; rustic",
@@ -172,13 +172,13 @@ _VOCAB: dict[str, _Vocab] = {
         "heartwarming; playful; patient; loyal; tail-wagging",
         "at a busy dog park; with treats, leads and clickers; through weeks of obedience classes; on long dog walks in the countryside; from puppyhood to adulthood",
         "dogs; pets; puppies; dog training; obedience",
-        "Good Dog; Fetch; Leash; Puppy School; Pawprints; Sit and Stay"),
+        "Good Dog; Fetch; Leash; Puppy School; Pawprints; Dog Whistle"),
     "startups": _v(
         "two founders pitching their app to investors; a startup racing to ship its product before the money runs out; an entrepreneur scaling a company from a garage; engineers pivoting a failing business; a CEO raising a risky Series A round; a team chasing a billion-dollar valuation",
         "fast-moving; ambitious; high-risk; scrappy; caffeine-fuelled",
         "in a crowded co-working space; during a make-or-break investor meeting; in the boom-and-bust world of venture capital; from first prototype to public launch; in the tech hubs of San Francisco and Berlin",
         "startups; entrepreneurship; business; venture capital; founders",
-        "Unicorn; Pitch Deck; Burn Rate; Seed Round; Pivot; Disrupt"),
+        "Unicorn; Pitch Deck; Burn Rate; Seed Round; Pivot; Disruption"),
     "birdwatching": _v(
         "birders tracking rare warblers on spring migration; a retired postman counting owls in the woods; a young birder chasing a record year list; volunteers ringing swallows at dawn; an ornithologist studying puffin colonies; a couple building nest boxes for swifts",
         "quiet; feathered; observant; wild; unhurried",
@@ -208,13 +208,13 @@ _VOCAB: dict[str, _Vocab] = {
         "hard-hitting; streetwise; bass-heavy; raw; rebellious",
         "in the Bronx in the 1970s; at underground rap battles; over vinyl turntables and drum machines; in a cramped home studio; on a nationwide rap tour",
         "hip hop; rap; beats; DJs; breakdancing",
-        "Mixtape; Freestyle; Breakbeat; Mic Check; Turntable; Cypher"),
+        "Mixtape; Freestyle; Breakbeat; Microphone; Turntable; Cypher"),
     "mental health": _v(
         "a therapist supporting patients through anxiety; a young man recovering from depression; friends learning to talk about burnout; a nurse working on a psychiatric ward; a woman practising mindfulness after trauma; a support group meeting every Tuesday",
         "compassionate; calming; candid; healing; gentle",
         "one therapy session at a time; through panic attacks and quiet recoveries; with breathing exercises and journaling; in a world that rarely talks about the mind; during a long winter of low mood",
         "mental health; wellbeing; therapy; anxiety; mindfulness",
-        "Breathe; Inner Weather; Calm; Headspace; Safe Harbour; Recovery"),
+        "Deep Breath; Inner Weather; Calm Waters; Headspace; Safe Harbour; Recovery"),
     "coffee": _v(
         "a barista competing in the world latte-art final; farmers growing coffee on volcanic slopes; a roaster chasing the perfect espresso; a café owner opening a coffee shop in a small town; a buyer travelling to Ethiopia for rare beans; friends who meet every morning at the same coffee bar",
         "aromatic; rich; caffeinated; smooth; bittersweet",
@@ -247,17 +247,18 @@ _TEMPLATES: tuple[tuple[str, str], ...] = (
     ("TV series", "{a_adj} TV series that follows {subject} {setting}."),
 )
 
-# {word}, {other}: title words of the topic; {general}: a topic-free word; {Adj}: a topic adjective.
+# {word}, {other}: two different title words of the topic; {Adj}: a topic adjective, capitalised.
+# Titles use topic words only: topic-free words ("... of Silence") made items of different topics
+# look alike to the encoder.
 _TITLE_PATTERNS: tuple[str, ...] = (
+    "{word}",
+    "{Adj} {word}",
     "The {Adj} {word}",
     "{word} and {other}",
     "Beyond the {word}",
     "The Last {word}",
     "After the {word}",
-    "{word}",
-    "{word} of {general}",
 )
-_GENERAL_TITLE_WORDS: tuple[str, ...] = ("Silence", "Echoes", "Tomorrow", "Shadows", "Light", "Dreams")
 
 _MAX_TRIES = 1000  # consecutive collisions allowed before giving up on uniqueness
 
@@ -282,7 +283,6 @@ def _make_title(vocab: _Vocab, rng: np.random.Generator) -> str:
     return pattern.format(
         word=vocab.title_words[int(first)],
         other=vocab.title_words[int(second)],
-        general=_pick(rng, _GENERAL_TITLE_WORDS),
         Adj=_capitalise(_pick(rng, vocab.adjectives)),
     )
 
