@@ -70,7 +70,8 @@ class EmbeddingCache:
         if not path.exists():
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # Open the file ourselves: np.load leaks its handle when the zip is truncated.
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode("utf-8"))
                 emb = np.array(data["embeddings"])
             problem = _check(meta, emb, key, num_items)

@@ -175,7 +175,7 @@ class TransformerEncoder:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_ref, **kwargs)
             self._model = AutoModel.from_pretrained(self.model_ref, **kwargs)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # a folder without usable model files raises ValueError
             raise OSError(
                 f"Could not load model {self.model_ref!r}: {exc}. AdvRec never downloads at run time unless the "
                 f"hub is reachable; pass a local model folder, or leave model=None for the shipped default "

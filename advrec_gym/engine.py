@@ -21,6 +21,7 @@ UNIFORM_CHUNK = 128
 NUM_SCALARS = 3
 SCALAR_NAMES = ("last_click", "click_rate_ema", "episode_ctr")
 REWARDS = ("click", "engagement")
+_OBS_VIEWS = ("clicked_ema", "skipped_ema", "shown_ema", "scalars")
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,7 @@ class Engine:
         # The observation buffer *is* the history state: the averages are views into it, so
         # building an observation costs nothing beyond the updates themselves.
         self.obs = np.zeros((n, self.obs_dim), dtype=np.float32)
-        self.clicked_ema = self.obs[:, 0:d]
-        self.skipped_ema = self.obs[:, d : 2 * d]
-        self.shown_ema = self.obs[:, 2 * d : 3 * d]
-        self.scalars = self.obs[:, 3 * d :]
+        self._make_views()
         self.interest = np.zeros((n, d), dtype=np.float32)
         self.budget = np.zeros(n, dtype=np.float32)
         self.drift = np.zeros(n, dtype=np.float32)
@@ -94,6 +92,27 @@ class Engine:
         self.rngs: list[np.random.Generator | None] = [None] * n
         self._rows = np.arange(n)
         self._tmp = np.empty((n, d), dtype=np.float32)
+        self._e = np.empty((n, slate_size, d), dtype=np.float32)
+        self._zero_slots = np.zeros(n, dtype=np.int64)
+        self._steps_to_refill = UNIFORM_CHUNK  # a lower bound on the steps until some slot needs new uniforms
+
+    def _make_views(self) -> None:
+        d = self.dim
+        self.clicked_ema = self.obs[:, 0:d]
+        self.skipped_ema = self.obs[:, d : 2 * d]
+        self.shown_ema = self.obs[:, 2 * d : 3 * d]
+        self.scalars = self.obs[:, 3 * d :]
+
+    # Pickle would copy the views as separate arrays and cut them off from ``obs``: rebuild them instead.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in _OBS_VIEWS:
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._make_views()
 
     # ------------------------------------------------------------------ reset
     def reset_users(self, rows: np.ndarray) -> None:
@@ -121,8 +140,8 @@ class Engine:
             (reward float32 (n,), terminated bool (n,), truncated bool (n,), clicked_item int64 (n,)
             with -1 where there was no click). The observation is ``self.obs`` (updated in place).
         """
-        rates, cm, rows = self.rates, self.choice_model, self._rows
-        e = self.embeddings[slates]  # (n, k, d)
+        rates, cm, rows, n = self.rates, self.choice_model, self._rows, self.num_users
+        e = np.take(self.embeddings, slates, axis=0, out=self._e)  # (n, k, d), into a reused buffer
         affinity = np.einsum("nkd,nd->nk", e, self.interest)
         similarity = np.einsum("nkd,nd->nk", e, self.shown_ema)
         fatigue = cm.fatigue(similarity, self.fatigue[:, None])
@@ -131,27 +150,46 @@ class Engine:
         u = self.uniforms[rows, self.t % UNIFORM_CHUNK]
         choice = cm.choose(probs, u)  # 0 = no click
         clicked = choice > 0
-        slot = np.maximum(choice - 1, 0)
-        clicked_item = np.where(clicked, slates[rows, slot], -1)
+        num_clicked = int(np.count_nonzero(clicked))
+        if self.slate_size == 1:
+            slot = self._zero_slots
+            clicked_item = np.where(clicked, slates[:, 0], -1)
+        else:
+            slot = np.maximum(choice - 1, 0)
+            clicked_item = np.where(clicked, slates[rows, slot], -1)
 
         if self.reward_type == "click":
             reward = clicked.astype(np.float32)
         else:
             reward = np.where(clicked, np.clip(affinity[rows, slot], 0.0, 1.0), 0.0).astype(np.float32)
 
-        # History averages (views into self.obs), then interest drift toward clicked items.
+        # History averages (views into self.obs), then interest drift toward clicked items. Each update
+        # runs on the few rows it concerns (fancy indexing) or, when they are most rows, as a masked
+        # pass over all rows: the same float32 operations either way, so the results are identical.
         shown = e[:, 0] if self.slate_size == 1 else e.mean(axis=1)
         _ema(self.shown_ema, shown, rates.shown, self._tmp)
-        c = np.flatnonzero(clicked)
-        s = np.flatnonzero(~clicked)
-        if c.size:
+        if num_clicked and 2 * num_clicked >= n:
+            chosen = shown if self.slate_size == 1 else e[rows, slot]
+            _masked_ema(self.clicked_ema, chosen, rates.clicked, clicked, self._tmp)
+            u_new = self._tmp
+            np.subtract(chosen, self.interest, out=u_new)
+            u_new *= self.drift[:, None]
+            u_new += self.interest
+            u_new /= _row_norms(u_new)
+            np.copyto(self.interest, u_new, where=clicked[:, None])
+        elif num_clicked:
+            c = np.flatnonzero(clicked)
             e_click = e[c, slot[c]]
             self.clicked_ema[c] += rates.clicked * (e_click - self.clicked_ema[c])
             u_new = self.interest[c] + self.drift[c, None] * (e_click - self.interest[c])
-            u_new /= np.linalg.norm(u_new, axis=1, keepdims=True)
+            u_new /= _row_norms(u_new)
             self.interest[c] = u_new
-        if s.size:
-            self.skipped_ema[s] += rates.skipped * (shown[s] - self.skipped_ema[s])
+        if num_clicked < n:
+            if 2 * (n - num_clicked) >= n:
+                _masked_ema(self.skipped_ema, shown, rates.skipped, ~clicked, self._tmp)
+            else:
+                s = np.flatnonzero(~clicked)
+                self.skipped_ema[s] += rates.skipped * (shown[s] - self.skipped_ema[s])
 
         self.t += 1
         self.clicks += clicked
@@ -161,9 +199,15 @@ class Engine:
         self.scalars[:, 1] += rates.click_rate * (click_f - self.scalars[:, 1])
         self.scalars[:, 2] = self.clicks / self.t
 
-        refill = np.flatnonzero(self.t % UNIFORM_CHUNK == 0)
-        for i in refill:
-            self.uniforms[i] = self.rngs[i].random(UNIFORM_CHUNK)
+        # Refill a slot's uniforms when its chunk is used up. Every slot's position in its chunk moves
+        # by one per step (a reset starts a fresh chunk), so the first refill is at least
+        # ``_steps_to_refill`` steps away and the slots need no check until then.
+        self._steps_to_refill -= 1
+        if self._steps_to_refill <= 0:
+            position = self.t % UNIFORM_CHUNK
+            for i in np.flatnonzero(position == 0):
+                self.uniforms[i] = self.rngs[i].random(UNIFORM_CHUNK)
+            self._steps_to_refill = UNIFORM_CHUNK - int(position.max())
 
         terminated = self.budget <= 0.0
         if self.max_episode_steps is None:
@@ -190,6 +234,22 @@ def _ema(avg: np.ndarray, x: np.ndarray, rate: float, tmp: np.ndarray) -> None:
     np.subtract(x, avg, out=tmp)
     tmp *= rate
     avg += tmp
+
+
+def _row_norms(x: np.ndarray) -> np.ndarray:
+    """L2 norm of each row, shape (m, 1): ``np.linalg.norm(x, axis=1, keepdims=True)`` without its overhead."""
+    return np.sqrt(np.add.reduce(x * x, axis=1, keepdims=True))
+
+
+def _masked_ema(avg: np.ndarray, x: np.ndarray, rate: float, mask: np.ndarray, tmp: np.ndarray) -> None:
+    """avg <- avg + rate * (x - avg) on the rows where ``mask`` is True, in place.
+
+    The same float32 operations, in the same order, as ``avg[rows] += rate * (x[rows] - avg[rows])``
+    (so the results are bit for bit the same), without the gather and scatter of fancy indexing.
+    """
+    np.subtract(x, avg, out=tmp)
+    tmp *= rate
+    np.add(avg, tmp, out=avg, where=mask[:, None])
 
 
 def _first_occurrence(slates: np.ndarray) -> np.ndarray:

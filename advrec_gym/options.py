@@ -57,6 +57,13 @@ def build_engine(
     max_episode_steps: int | None,
 ) -> Engine:
     """Validate every option and build the engine (the catalogue is built, or loaded from cache, here)."""
+    if not (encoder is None or isinstance(encoder, (str, os.PathLike, TransformerEncoder))):
+        raise TypeError(
+            "encoder must be None, a model path / hub id or an advrec_gym.TransformerEncoder, "
+            f"got encoder={encoder!r} ({type(encoder).__name__})."
+        )
+    if not (cache_dir is None or isinstance(cache_dir, (str, os.PathLike))):
+        raise TypeError(f"cache_dir must be None or a path, got cache_dir={cache_dir!r} ({type(cache_dir).__name__}).")
     if catalogue is None:
         catalogue = default_catalogue(
             check_int("num_items", num_items, low=1),

@@ -69,6 +69,8 @@ class AdvRecVectorEnv(VectorEnv):
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (AdvRec has no renderer), got render_mode={render_mode!r}.")
         self.num_envs = check_int("num_envs", num_envs, low=1)
+        if not isinstance(copy, (bool, np.bool_)):
+            raise TypeError(f"copy must be a bool, got copy={copy!r} ({type(copy).__name__}).")
         self.engine = build_engine(
             self.num_envs,
             catalogue=catalogue,
@@ -125,7 +127,7 @@ class AdvRecVectorEnv(VectorEnv):
         done = terminated | truncated
         if done.any():
             rows = np.flatnonzero(done)
-            final = np.zeros_like(eng.obs)
+            final = np.zeros(eng.obs.shape, dtype=eng.obs.dtype)  # calloc: only the rows written cost
             final[rows] = eng.obs[rows]
             infos["final_obs"], infos["_final_obs"] = final, done
             eng.reset_users(rows)

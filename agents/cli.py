@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("demo",)
+COMMANDS = ("demo", "train", "evaluate", "finetune", "leaderboard")
 
 
 def build_parser() -> argparse.ArgumentParser:

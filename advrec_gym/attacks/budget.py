@@ -57,6 +57,23 @@ class Budget:
             return abs(delta).max(-1)[0] if _is_torch(delta) else np.abs(delta).max(axis=-1)
         return _row_norm(delta)[..., 0]
 
+    def sample(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        """Draw float32 perturbations of ``shape`` (batch, d) uniformly from the ball.
+
+        L-inf: each coordinate uniform in [-eps, eps]. L2: a Gaussian direction on the sphere with
+        radius ``eps * U^(1/d)`` (in high dimension almost every draw lies near the sphere).
+        """
+        n, d = shape
+        if self.norm == "inf":
+            delta = rng.random((n, d), dtype=np.float32)
+            delta *= np.float32(2.0 * self.eps)
+            delta -= np.float32(self.eps)
+        else:
+            delta = rng.standard_normal((n, d), dtype=np.float32)
+            radius = self.eps * rng.random((n, 1)) ** (1.0 / max(d, 1))
+            delta *= (radius / np.maximum(np.linalg.norm(delta, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        return self.project(delta)
+
     def from_unit(self, direction):
         """Map a direction in [-1, 1]^d (e.g. a learned adversary's action) into the ball.
 

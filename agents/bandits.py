@@ -1,0 +1,197 @@
+"""A batched LinUCB contextual bandit whose context is the observation projected onto the item embeddings.
+
+The recommender's observation holds three exponential averages of item embeddings (clicked ``c``,
+skipped ``s``, shown ``r``; see :class:`~advrec_gym.AdvRecEnv`). For every user and item the bandit
+builds a small feature vector from their projections onto the item's embedding ``e_i``::
+
+    x(o, i) = [<c, e_i>, <s, e_i>, <r, e_i>, <r, e_i>^2, 1]
+
+and models the reward as linear in it, ``E[r | o, i] = <theta, x(o, i)>``, with one ``theta`` shared by
+all items and users (the "hybrid" LinUCB of Li et al., 2010, without per-arm parts). Like the
+item-embedding policy, its size does not grow with the catalogue, and it scores items it never showed.
+The squared shown-similarity lets the linear model learn that re-showing what the user just saw is
+penalised by fatigue.
+
+**How it learns, and how the leaderboard evaluates it.** A bandit learns online. It is trained by
+:meth:`LinUCBPolicy.learn`: LinUCB (optimism in the face of uncertainty, ``score = <theta, x> +
+alpha * sqrt(x^T A^-1 x)``) run on the *training* users for a fixed number of steps, updating after
+every step from the observed rewards. It is then **frozen** for evaluation, like every other entry:
+the board compares fixed policies, a learned adversary faces a stationary victim, and the evaluation
+users never feed the learner. ``predict(deterministic=False)`` is the frozen UCB rule (the exploring
+behaviour it trained with), ``deterministic=True`` the greedy mean ``<theta, x>``. Ties (all features
+equal, e.g. at the first step of an episode when the history is empty) are broken uniformly at random
+from the policy's seeded generator.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from advrec_gym._validation import check_float, check_int
+
+NUM_FEATURES = 5
+FEATURE_NAMES = ("clicked_sim", "skipped_sim", "shown_sim", "shown_sim_sq", "bias")
+
+
+class LinUCBPolicy:
+    """LinUCB over embedding-projection features, with SB3's ``predict`` signature.
+
+    Args:
+        item_embeddings: array (num_items, dim), the catalogue's embeddings in action order.
+        alpha: width of the confidence bonus (>= 0; 0 is greedy with respect to the estimate).
+        ridge: the prior precision ``lambda`` of ``A = lambda I + sum x x^T`` (> 0).
+        slate_size: items per step; a slate is the top ``slate_size`` items by score.
+        seed: seed of the tie-breaking generator.
+
+    Example:
+        >>> bandit = LinUCBPolicy(venv.unwrapped.catalogue.embeddings, seed=0)   # doctest: +SKIP
+        >>> bandit.learn(venv, total_steps=20_000, seed=0)                         # doctest: +SKIP
+        >>> actions, _ = bandit.predict(obs)                                       # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        item_embeddings: np.ndarray,
+        alpha: float = 1.0,
+        ridge: float = 1.0,
+        slate_size: int = 1,
+        seed: int | None = None,
+    ):
+        emb = np.asarray(item_embeddings, dtype=np.float32)
+        if emb.ndim != 2 or emb.shape[0] < 1:
+            raise ValueError(f"item_embeddings must have shape (num_items, dim), got {emb.shape}.")
+        self.embeddings = emb
+        self.num_items, self.dim = emb.shape
+        self.alpha = check_float("alpha", alpha, low=0.0)
+        self.ridge = check_float("ridge", ridge, low=0.0, low_open=True)
+        self.slate_size = check_int("slate_size", slate_size, low=1, high=self.num_items)
+        self.rng = np.random.default_rng(seed)
+        self.A = self.ridge * np.eye(NUM_FEATURES)
+        self.b = np.zeros(NUM_FEATURES)
+        self.num_updates = 0
+        self._refresh()
+
+    # ------------------------------------------------------------------ model
+    def _refresh(self) -> None:
+        self.A_inv = np.linalg.inv(self.A)
+        self.theta = self.A_inv @ self.b
+
+    def features(self, observation: np.ndarray) -> np.ndarray:
+        """Features ``x(o, i)`` of every item for a batch of observations: shape (batch, num_items, 5)."""
+        obs = self._check_obs(observation)
+        d = self.dim
+        blocks = obs[:, : 3 * d].reshape(obs.shape[0], 3, d)  # clicked, skipped, shown averages
+        sims = blocks @ self.embeddings.T  # (batch, 3, num_items)
+        x = np.empty((obs.shape[0], self.num_items, NUM_FEATURES), dtype=np.float64)
+        x[..., 0:3] = sims.transpose(0, 2, 1)
+        x[..., 3] = x[..., 2] ** 2
+        x[..., 4] = 1.0
+        return x
+
+    def scores(self, observation: np.ndarray, optimistic: bool = True) -> np.ndarray:
+        """Per-item scores, shape (batch, num_items): the estimate, plus the UCB bonus if ``optimistic``."""
+        x = self.features(observation)
+        mean = x @ self.theta
+        if not optimistic or self.alpha == 0.0:
+            return mean
+        width = np.sqrt(np.maximum(np.einsum("bnk,kl,bnl->bn", x, self.A_inv, x), 0.0))
+        return mean + self.alpha * width
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
+        """Top-scoring item(s) per observation: UCB scores, or the mean estimate if ``deterministic``."""
+        obs = np.asarray(observation)
+        single = obs.ndim == 1
+        s = self.scores(obs[None] if single else obs, optimistic=not deterministic)
+        # Random tie-breaking: exact ties occur when features coincide (an empty history at reset).
+        keys = s + 1e-9 * self.rng.random(s.shape)
+        k = self.slate_size
+        if k == 1:
+            actions = keys.argmax(axis=1).astype(np.int64)
+        else:
+            top = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+            order = np.take_along_axis(-keys, top, axis=1).argsort(axis=1)
+            actions = np.take_along_axis(top, order, axis=1).astype(np.int64)
+        return (actions[0] if single else actions), state
+
+    def update(
+        self,
+        observation: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        clicked_items: np.ndarray | None = None,
+    ) -> None:
+        """Add one step of a batch of users to the model.
+
+        Args:
+            observation: the observations the actions were chosen from, (batch, obs_dim).
+            actions: shown items, (batch,) or (batch, slate_size).
+            rewards: the step rewards, (batch,).
+            clicked_items: the clicked item per user (-1 for none; ``info["clicked_item"]``). Needed
+                for slates, where the reward goes to the clicked item and the other shown items get 0;
+                with one item per step the reward is that item's.
+        """
+        obs = self._check_obs(observation)
+        acts = np.asarray(actions, dtype=np.int64).reshape(obs.shape[0], -1)
+        r = np.asarray(rewards, dtype=np.float64).reshape(obs.shape[0], 1)
+        if acts.shape[1] > 1 or clicked_items is not None:
+            if clicked_items is None:
+                raise ValueError("update() needs clicked_items when each step shows a slate of several items.")
+            r = r * (acts == np.asarray(clicked_items).reshape(-1, 1))
+        x = np.take_along_axis(self.features(obs), acts[..., None], axis=1).reshape(-1, NUM_FEATURES)
+        self.A += x.T @ x
+        self.b += x.T @ r.reshape(-1)
+        self.num_updates += x.shape[0]
+        self._refresh()
+
+    def learn(self, venv, total_steps: int, seed: int) -> LinUCBPolicy:
+        """Run LinUCB online on a vector env (same-step autoreset) for about ``total_steps`` env steps.
+
+        The env is reset with ``seed``; every step's rewards update the model before the next step.
+        Returns ``self``.
+        """
+        check_int("total_steps", total_steps, low=1)
+        obs, _ = venv.reset(seed=seed)
+        for _ in range(math.ceil(total_steps / venv.num_envs)):
+            actions, _ = self.predict(obs, deterministic=False)
+            next_obs, reward, _, _, info = venv.step(actions)
+            self.update(obs, actions, reward, info["clicked_item"] if self.slate_size > 1 else None)
+            obs = next_obs
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the learned statistics (``A``, ``b``, settings) to an ``.npz`` file (no pickle)."""
+        np.savez(
+            path,
+            A=self.A,
+            b=self.b,
+            num_updates=self.num_updates,
+            settings=np.array([self.alpha, self.ridge, self.slate_size], dtype=np.float64),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, item_embeddings: np.ndarray, seed: int | None = None) -> LinUCBPolicy:
+        """Rebuild a bandit saved by :meth:`save` for the catalogue ``item_embeddings``."""
+        with np.load(path, allow_pickle=False) as data:
+            alpha, ridge, slate_size = data["settings"]
+            bandit = cls(item_embeddings, alpha=float(alpha), ridge=float(ridge), slate_size=int(slate_size), seed=seed)
+            bandit.A, bandit.b = data["A"].astype(np.float64), data["b"].astype(np.float64)
+            bandit.num_updates = int(data["num_updates"])
+        if bandit.A.shape != (NUM_FEATURES, NUM_FEATURES) or bandit.b.shape != (NUM_FEATURES,):
+            raise ValueError(
+                f"{os.fspath(path)!r} is not a LinUCBPolicy file (A {bandit.A.shape}, b {bandit.b.shape})."
+            )
+        bandit._refresh()
+        return bandit
+
+    def _check_obs(self, observation: np.ndarray) -> np.ndarray:
+        obs = np.asarray(observation, dtype=np.float32)
+        if obs.ndim != 2 or obs.shape[1] < 3 * self.dim:
+            raise ValueError(
+                f"observation must have shape (batch, obs_dim) with obs_dim >= 3 * {self.dim} "
+                f"(three embedding averages), got {obs.shape}."
+            )
+        return obs

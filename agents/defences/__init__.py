@@ -1,0 +1,15 @@
+"""Defences of the recommender against observation attacks, selected by name (see :mod:`.registry`)."""
+
+from agents.defences.clean_observation import CleanObservationCopy, doubled_space
+from agents.defences.registry import DEFENCES, GAME_DEFENCES, attacked_env, training_attacker
+from agents.defences.smoothness import SmoothnessRegularizer
+
+__all__ = [
+    "DEFENCES",
+    "GAME_DEFENCES",
+    "CleanObservationCopy",
+    "SmoothnessRegularizer",
+    "attacked_env",
+    "doubled_space",
+    "training_attacker",
+]

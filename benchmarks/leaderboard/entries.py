@@ -1,0 +1,277 @@
+"""The board's entries: how each row is trained, saved, loaded, made to act, and attacked.
+
+Every entry is a *fixed* policy once trained: the board scores fixed policies (a LinUCB bandit learns
+online while it trains, then is frozen; see :mod:`agents.bandits`). Artifacts are written by the board
+itself and loaded without unpickling code: PPO as a torch ``state_dict`` (``weights_only=True``), the
+bandit as an ``.npz`` (``allow_pickle=False``).
+
+ADAPTERS. The functions marked ``ADAPTER`` below are where the other issues' APIs plug in:
+
+* :func:`train_ppo` / :func:`load_ppo`: issue 4's trainer (``agents.training.Trainer`` with a
+  ``TrainConfig`` per row; loading through ``agents.training.load_players``, which reads weights only);
+* :func:`train_adversary`: the learned adversary, issue 3's ``AttackerVectorEnv`` with issue 4's
+  adversary (``agents.training.players.make_adversary``, the same hyperparameters as ATLA's);
+* :func:`train_supervised` / :func:`load_supervised`: issue 6's ``finetune`` pipeline and its
+  ``ClickModelPolicy`` (white-box FGSM / PGD reach it through its ``.policy``; it has no critic);
+* :func:`make_attack`: issue 3's ``make_attacker`` under the board's attack names.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from advrec_gym.attacks import Budget
+from benchmarks.leaderboard import envs
+from benchmarks.leaderboard.protocol import BoardConfig, Row
+from benchmarks.leaderboard.results import atomic_write_bytes
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What training a row cost, and the file that holds the trained policy (``None``: nothing to save)."""
+
+    env_steps: int
+    wall_s: float
+    artifact: Path | None = None
+
+
+# --------------------------------------------------------------------------- training
+def train_row(row: Row, seed: int, config: BoardConfig, workdir: Path) -> TrainOutcome:
+    """Train ``row`` with training seed ``seed``, writing into the empty folder ``workdir``."""
+    if not row.info.trained:
+        return TrainOutcome(0, 0.0)
+    start = time.perf_counter()
+    workdir.mkdir(parents=True, exist_ok=True)
+    if row.entry == "linucb":
+        from agents.bandits import LinUCBPolicy
+
+        venv = envs.make_vec(config.env, config.num_envs)
+        bandit = LinUCBPolicy(venv.unwrapped.catalogue.embeddings, seed=envs.derive_seed("linucb", seed))
+        bandit.learn(venv, config.bandit_steps, seed=envs.train_env_seed(seed))
+        buf = io.BytesIO()
+        bandit.save(buf)
+        artifact = workdir / "bandit.npz"
+        atomic_write_bytes(artifact, buf.getvalue())
+        steps = bandit.num_updates
+    elif row.entry.startswith("ppo-"):
+        steps, artifact = train_ppo(row, seed, config, workdir)
+    else:
+        steps, artifact = train_supervised(row, seed, config, workdir)
+    return TrainOutcome(int(steps), time.perf_counter() - start, artifact)
+
+
+def trainer_config(row: Row, seed: int, config: BoardConfig, workdir: Path):
+    """Issue 4's ``TrainConfig`` for a PPO row: same env, budget and recommender steps for every defence."""
+    from agents.training import TrainConfig
+
+    if config.env.random_embedding_dim is not None:
+        raise ValueError(
+            "PPO rows need the language-model catalogue (issue 4's trainer builds AdvRec-v0 from num_items, "
+            "num_topics and catalogue_seed); set env.random_embedding_dim=None."
+        )
+    game = row.defence == "atla"
+    rounds = config.game_rounds if game else 1
+    return TrainConfig(
+        num_items=config.env.num_items,
+        num_topics=config.env.num_topics,
+        catalogue_seed=config.env.catalogue_seed,
+        num_envs=config.num_envs,
+        max_episode_steps=config.env.max_episode_steps,
+        policy="mlp" if row.entry == "ppo-mlp" else "item_embedding",
+        defence=row.defence,
+        rho=row.rho,
+        rounds=rounds,
+        recommender_steps=max(1, config.train_steps // rounds),
+        attacker_steps=config.adversary_steps if game else 0,
+        eps=config.main_eps,
+        norm=config.norm,
+        seed=seed,
+        output_dir=str(workdir),
+        **{
+            "progress_bar": False,
+            "tensorboard": False,
+            "phase_eval_episodes": 0,
+            "keep_checkpoints": 1,
+            "eval_attacks": [],
+            **config.trainer_overrides,
+        },
+    )
+
+
+def train_ppo(row: Row, seed: int, config: BoardConfig, workdir: Path) -> tuple[int, Path]:
+    """ADAPTER (issue 4): train a PPO row with its defence; return (env steps of both players, artifact).
+
+    The artifact is the recommender's weights in the trainer's last checkpoint, which
+    :func:`load_ppo` rebuilds with ``load_players`` (no unpickling).
+    """
+    from agents.training import Trainer, latest_checkpoint
+
+    trainer = Trainer(trainer_config(row, seed, config, workdir), stream=io.StringIO())
+    trainer.train(evaluate=False)
+    steps = trainer.recommender.num_timesteps + (trainer.adversary.num_timesteps if trainer.adversary else 0)
+    return int(steps), latest_checkpoint(workdir).recommender_path
+
+
+def load_ppo(row: Row, artifact: Path, venv):
+    """ADAPTER (issue 4): the trained recommender (an SB3 model, so white-box attacks reach ``.policy``)."""
+    from agents.training import load_players
+
+    model = load_players(artifact.parent).recommender
+    model.policy.set_training_mode(False)
+    return model
+
+
+def supervised_available() -> bool:
+    """ADAPTER (issue 6): whether the supervised route provides its recommender policy."""
+    return importlib.util.find_spec("agents.supervised") is not None and (
+        importlib.util.find_spec("agents.supervised.policy") is not None
+    )
+
+
+def train_supervised(row: Row, seed: int, config: BoardConfig, workdir: Path) -> tuple[int, Path]:
+    """ADAPTER (issue 6): fine-tune the click model on logs of the training users; return (env steps logged, artifact).
+
+    Issue 6's ``finetune`` with its defaults (logging policy, freezing, adversarial examples at rho
+    0.2), the board's catalogue, users and budget, and ``config.supervised_overrides``.
+    """
+    from agents.supervised.config import FinetuneConfig
+    from agents.supervised.pipeline import finetune
+
+    if config.env.random_embedding_dim is not None:
+        raise ValueError("The supervised entry needs the language-model catalogue; set env.random_embedding_dim=None.")
+    artifact = workdir / "click_model.pt"
+    settings = {
+        "num_envs": config.num_envs,
+        "progress": False,
+        "eval_obs_eps": (config.main_eps,),
+        "eval_token_eps": (),
+        **config.supervised_overrides,
+        "source": "env",
+        "num_items": config.env.num_items,
+        "num_topics": config.env.num_topics,
+        "catalogue_seed": config.env.catalogue_seed,
+        "obs_eps": config.main_eps,
+        "obs_norm": config.norm,
+        "seed": envs.train_env_seed(seed),  # logs the training users
+        "output": str(artifact),
+    }
+    fc = FinetuneConfig(**settings)
+    finetune(fc)
+    return int(fc.log_steps), artifact
+
+
+def load_supervised(artifact: Path, policy_seed: int):
+    """ADAPTER (issue 6): the click model as a recommender (SB3 ``predict``, and ``.policy`` for white-box attacks)."""
+    from agents.supervised.checkpoint import load_checkpoint
+    from agents.supervised.policy import ClickModelPolicy
+
+    return ClickModelPolicy(load_checkpoint(artifact), seed=policy_seed)
+
+
+# --------------------------------------------------------------------------- loading and acting
+def load_policy(row: Row, seed: int, artifact: Path | None, venv, policy_seed: int) -> Any:
+    """The trained policy of ``row`` / ``seed``: an SB3 model (PPO) or an object with SB3's ``predict``.
+
+    ``policy_seed`` seeds the policy's own randomness (random items, popularity draws, tie-breaks).
+    """
+    from agents.baselines import make_baseline
+
+    if row.entry in ("random", "popularity", "oracle"):
+        return make_baseline(row.entry, venv, seed=policy_seed)
+    if row.entry == "linucb":
+        from agents.bandits import LinUCBPolicy
+
+        return LinUCBPolicy.load(artifact, venv.unwrapped.catalogue.embeddings, seed=policy_seed)
+    if row.entry.startswith("ppo-"):
+        return load_ppo(row, artifact, venv)
+    return load_supervised(artifact, policy_seed)
+
+
+def reseed(policy: Any, seed: int) -> None:
+    """Restart the policy's own generator (random items, popularity draws, LinUCB's tie-breaks), if it has one."""
+    if isinstance(getattr(policy, "rng", None), np.random.Generator):
+        policy.rng = np.random.default_rng(seed)
+
+
+class SeededActor:
+    """SB3's ``predict`` for a torch policy that samples from a seeded numpy generator.
+
+    SB3's own ``predict`` samples from torch's global generator; this keeps every evaluation
+    reproducible from its seed (the sampling is issue 3's :class:`~advrec_gym.attacks.victim.VictimActor`).
+    """
+
+    def __init__(self, model: Any, seed: int):
+        from advrec_gym.attacks.victim import VictimActor
+
+        self.actor = VictimActor(model)
+        self.rng = np.random.default_rng(seed)
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
+        obs = np.asarray(observation, dtype=np.float32)
+        single = obs.ndim == 1
+        actions = self.actor.act(obs[None] if single else obs, self.rng, deterministic)
+        return (actions[0] if single else actions), state
+
+
+def actor(policy: Any, seed: int) -> Any:
+    """What evaluation calls ``predict`` on: torch policies through :class:`SeededActor`, others as they are."""
+    from advrec_gym.attacks.victim import torch_policy
+
+    return SeededActor(policy, seed) if torch_policy(policy) is not None else policy
+
+
+# --------------------------------------------------------------------------- attacks
+def make_attack(attack: str, victim: Any, budget: Budget, seed: int, adversary: Any = None):
+    """ADAPTER (issue 3): the attacker for a board attack name (``pgd-10`` = 10-step PGD on the clean action)."""
+    from advrec_gym.attacks import make_attacker
+
+    if attack == "random":
+        return make_attacker("random", budget=budget, seed=seed)
+    if attack == "fgsm":
+        return make_attacker("fgsm", victim, budget, seed=seed)
+    if attack == "pgd-10":
+        return make_attacker("pgd", victim, budget, steps=10, seed=seed)
+    if attack == "critic-pgd":
+        return make_attacker("critic", victim, budget, steps=10, seed=seed)
+    if attack == "learned":
+        return make_attacker("learned", budget=budget, adversary=adversary, seed=seed)
+    raise ValueError(f"unknown board attack {attack!r}.")
+
+
+def rollout_steps(total_steps: int, num_envs: int) -> int:
+    """PPO's ``n_steps`` per env: 2048 steps per rollout, fewer when training is shorter than that."""
+    return max(8, min(2048, total_steps) // num_envs)
+
+
+def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int) -> tuple[Any, int, float]:
+    """ADAPTER (issue 3/4): a learned adversary trained afresh against ``victim``; return (adversary, env steps, wall s).
+
+    PPO on issue 3's ``AttackerVectorEnv`` with issue 4's adversary settings (``make_adversary``: the
+    same network and hyperparameters as the ATLA game's adversary), for ``config.adversary_steps``
+    steps on training-side users, against the victim acting as in the board's primary mode. Works for
+    any victim with SB3's ``predict`` (black-box).
+    """
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from advrec_gym.attacks import AttackerVectorEnv
+    from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+    from agents.training import TrainConfig
+    from agents.training.players import make_adversary
+
+    start = time.perf_counter()
+    venv = envs.make_vec(config.env, config.num_envs)
+    attacker_env = AttackerVectorEnv(
+        victim, env=venv, budget=budget, victim_deterministic=config.primary_mode == "greedy"
+    )
+    overrides = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}
+    settings = TrainConfig(**{"attacker_n_steps": rollout_steps(config.adversary_steps, venv.num_envs), **overrides})
+    model = make_adversary(settings, VecMonitor(SB3VecEnvAdapter(attacker_env)), device="auto", seed=seed)
+    model.learn(config.adversary_steps)
+    return model, int(model.num_timesteps), time.perf_counter() - start

@@ -1,0 +1,362 @@
+"""The leaderboard protocol as a typed config: rows (entry x defence), attacks, budgets, seeds, episodes.
+
+The grid (../shared/DESIGN.md, "Leaderboard protocol"):
+
+* **rows**: an entry (random, popularity, LinUCB, PPO with an MLP or an item-embedding head, the
+  supervised route's policy) with a defence (none / noise / pgd / atla, ``pgd`` and ``atla`` at a
+  mixing ratio ``rho``), plus the oracle as an unranked ceiling;
+* **training seeds**: each row is trained once per training seed (baselines: their own seed);
+* **attacks x eps**: natural (no attack) and every attack at ``main_eps * scale`` for each scale;
+* **evaluation seeds**: every trained policy is scored on the same evaluation users, a fixed number of
+  episodes per evaluation seed, disjoint from the training users (see :mod:`.envs`);
+* **modes**: actions sampled from the policy (the primary mode, used for the ranking) and greedy.
+
+White-box attacks (FGSM, PGD-10, critic PGD) need a torch policy; for the other entries those cells
+are "not applicable" and their worst case is over the black-box attacks (random noise, the learned
+adversary) only. The learned adversary is trained afresh against every (row, training seed, eps),
+with ``adversary_steps`` env steps, against the policy acting as in the primary mode; the greedy
+columns are scored under that same adversary.
+
+Presets: :func:`full` (the committed board) and :func:`quick` (``--quick``: a small board in minutes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from advrec_gym._validation import check_choice, check_float, check_int, did_you_mean
+from advrec_gym.attacks.budget import NORMS
+from benchmarks.leaderboard.envs import MAX_SEED, SEED_STRIDE, EnvConfig
+
+WHITE_BOX_ATTACKS = ("fgsm", "pgd-10", "critic-pgd")
+ACTOR_ATTACKS = ("fgsm", "pgd-10")
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """What the board needs to know about an entry before running it.
+
+    Attributes:
+        white_box: the white-box attacks that apply: the entry is a torch policy they can
+            differentiate through (FGSM and PGD need the action distribution, critic PGD a value head).
+        trained: it learns (so it has a training cost and a checkpoint).
+        ranked: a contestant (the oracle is a ceiling, never ranked).
+        defended: it accepts a defence other than ``none``.
+        description: one line for the table's notes.
+    """
+
+    white_box: tuple[str, ...]
+    trained: bool
+    ranked: bool = True
+    defended: bool = False
+    description: str = ""
+
+
+ENTRIES: dict[str, EntryInfo] = {
+    "random": EntryInfo((), False, description="uniformly random items"),
+    "popularity": EntryInfo((), False, description="items sampled by the catalogue's popularity prior"),
+    "linucb": EntryInfo((), True, description="LinUCB over observation-item embedding similarities (agents.bandits)"),
+    "ppo-mlp": EntryInfo(WHITE_BOX_ATTACKS, True, defended=True, description="PPO, MlpPolicy over Discrete(num_items)"),
+    "ppo-item": EntryInfo(
+        WHITE_BOX_ATTACKS,
+        True,
+        defended=True,
+        description="PPO, item-embedding policy (logits <W f(o), e_i>/tau + b_i)",
+    ),
+    # the click model exposes an action distribution (agents.supervised.policy) but no value head
+    "supervised": EntryInfo(
+        ACTOR_ATTACKS,
+        True,
+        description="the supervised route's two-tower click model, top-scoring item (agents.supervised)",
+    ),
+    "oracle": EntryInfo((), False, ranked=False, description="reads the hidden interests: a ceiling, not ranked"),
+}
+DEFENCES = ("none", "noise", "pgd", "atla")  # issue 4's (add "sa" here when it is built)
+NEEDS_RHO = ("pgd", "atla")
+ATTACKS = ("random", "fgsm", "pgd-10", "critic-pgd", "learned")
+MODES = ("sampled", "greedy")
+NATURAL = "none"
+#: the fields of issue 4's TrainConfig that the board itself sets for every PPO row
+BOARD_TRAINER_FIELDS = (
+    "num_items",
+    "num_topics",
+    "catalogue_seed",
+    "num_envs",
+    "max_episode_steps",
+    "policy",
+    "defence",
+    "rho",
+    "rounds",
+    "recommender_steps",
+    "attacker_steps",
+    "eps",
+    "norm",
+    "seed",
+    "output_dir",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the board: an entry trained with a defence (at a mixing ratio ``rho``).
+
+    Attributes:
+        entry: a name in :data:`ENTRIES`.
+        defence: a name in :data:`DEFENCES` (only PPO entries take a defence other than ``none``).
+        rho: the share of training steps attacked, for ``pgd`` and ``atla`` (required there), optional
+            for ``noise``; ``None`` otherwise.
+    """
+
+    entry: str
+    defence: str = "none"
+    rho: float | None = None
+
+    def __post_init__(self):
+        check_choice("entry", self.entry, ENTRIES)
+        check_choice("defence", self.defence, DEFENCES)
+        if self.defence != "none" and not ENTRIES[self.entry].defended:
+            raise ValueError(
+                f"entry {self.entry!r} takes no defence, got defence={self.defence!r} (only PPO entries do)."
+            )
+        if self.rho is not None:
+            if self.defence == "none":
+                raise ValueError(f"rho is a defence's mixing ratio; defence='none' takes none, got rho={self.rho}.")
+            object.__setattr__(self, "rho", check_float("rho", self.rho, low=0.0, high=1.0))
+        elif self.defence in NEEDS_RHO:
+            raise ValueError(f"defence={self.defence!r} needs rho (the share of attacked training steps, in [0, 1]).")
+
+    @property
+    def name(self) -> str:
+        """Human-readable: ``ppo-item``, ``ppo-item + pgd (rho=0.2)``."""
+        if self.defence == "none":
+            return self.entry
+        return f"{self.entry} + {self.defence}" + ("" if self.rho is None else f" (rho={self.rho:g})")
+
+    @property
+    def slug(self) -> str:
+        """File-name safe: ``ppo-item__pgd-0.2``."""
+        if self.defence == "none":
+            return self.entry
+        return f"{self.entry}__{self.defence}" + ("" if self.rho is None else f"-{self.rho:g}")
+
+    @property
+    def info(self) -> EntryInfo:
+        return ENTRIES[self.entry]
+
+    def applicable(self, attack: str) -> bool:
+        """Whether ``attack`` is scored for this row (white-box attacks need a torch policy; the oracle is never attacked)."""
+        if attack == NATURAL:
+            return True
+        if not self.info.ranked:
+            return False
+        return attack not in WHITE_BOX_ATTACKS or attack in self.info.white_box
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    """Everything that decides a board's numbers. Two configs with equal fields give equal boards.
+
+    Attributes:
+        name: the preset's name (for the report).
+        rows: the rows to train and score (the oracle included, as an unranked row).
+        attacks: the attacks besides natural, from :data:`ATTACKS`.
+        norm: ``"inf"`` or ``"2"``.
+        main_eps: the main budget, in raw embedding units (see :class:`~advrec_gym.attacks.Budget`).
+        eps_scales: the budgets scored are ``main_eps * scale``; 1.0 must be among them.
+        train_seeds: one trained policy per seed and row; the cells' statistics are over these.
+        eval_seeds: the evaluation users of every policy (disjoint from training users).
+        episodes: evaluation episodes per evaluation seed.
+        modes: ``"sampled"`` and/or ``"greedy"``; the first is the primary mode (ranking, adversary).
+        train_steps: env steps of PPO training (the defences' trainer gets the same budget).
+        bandit_steps: env steps of LinUCB's online training.
+        adversary_steps: env steps of each learned adversary's training.
+        num_envs: users simulated together (training, evaluation, adversary training).
+        game_rounds: rounds of the ``atla`` game (each: ``train_steps / game_rounds`` recommender
+            steps, then ``adversary_steps`` adversary steps); the other defences train in one phase.
+        trainer_overrides: further fields of issue 4's ``TrainConfig`` for every PPO row (e.g.
+            ``{"warmup_steps": 20000, "learning_rate": 0.0005}``); the board sets the env, the policy,
+            the defence, rho, the budget, the steps and the seed itself.
+        supervised_overrides: fields of issue 6's ``FinetuneConfig`` for the supervised row (e.g.
+            ``{"log_steps": 5000, "freeze": "encoder"}``); the board sets the env, the budget and the seed.
+        env: the AdvRec-v0 setting.
+    """
+
+    name: str
+    rows: tuple[Row, ...]
+    attacks: tuple[str, ...] = ATTACKS
+    norm: str = "inf"
+    main_eps: float = 0.01
+    eps_scales: tuple[float, ...] = (0.5, 1.0, 2.0)
+    train_seeds: tuple[int, ...] = tuple(range(10))
+    eval_seeds: tuple[int, ...] = (0, 1)
+    episodes: int = 50
+    modes: tuple[str, ...] = MODES
+    train_steps: int = 150_000
+    bandit_steps: int = 20_000
+    adversary_steps: int = 50_000
+    num_envs: int = 32
+    game_rounds: int = 2
+    trainer_overrides: dict = field(default_factory=dict)
+    supervised_overrides: dict = field(default_factory=dict)
+    env: EnvConfig = field(default_factory=EnvConfig)
+
+    def __post_init__(self):
+        rows = tuple(self.rows)
+        if not rows or not all(isinstance(r, Row) for r in rows):
+            raise ValueError(f"rows must be a non-empty tuple of Row, got {self.rows!r}.")
+        if len({r.slug for r in rows}) != len(rows):
+            raise ValueError(f"rows must be unique, got {[r.slug for r in rows]}.")
+        attacks = tuple(self.attacks)
+        for a in attacks:
+            check_choice("attack", a, ATTACKS)
+        if len(set(attacks)) != len(attacks):
+            raise ValueError(f"attacks must be unique, got {attacks}.")
+        check_choice("norm", self.norm, NORMS)
+        check_float("main_eps", self.main_eps, low=0.0, low_open=True)
+        scales = tuple(check_float("eps_scales[]", s, low=0.0, low_open=True) for s in self.eps_scales)
+        if 1.0 not in scales or list(scales) != sorted(set(scales)):
+            raise ValueError(f"eps_scales must be increasing, unique and contain 1.0, got {self.eps_scales}.")
+        for name in ("train_seeds", "eval_seeds"):
+            seeds = tuple(getattr(self, name))
+            if not seeds or len(set(seeds)) != len(seeds):
+                raise ValueError(f"{name} must be a non-empty tuple of unique seeds, got {seeds}.")
+            for s in seeds:
+                check_int(f"{name}[]", s, low=0, high=MAX_SEED - 1)
+            object.__setattr__(self, name, seeds)
+        modes = tuple(self.modes)
+        if not modes or len(set(modes)) != len(modes):
+            raise ValueError(f"modes must be a non-empty tuple of unique modes, got {modes}.")
+        for m in modes:
+            check_choice("mode", m, MODES)
+        check_int("episodes", self.episodes, low=1)
+        check_int("train_steps", self.train_steps, low=1)
+        check_int("bandit_steps", self.bandit_steps, low=1)
+        check_int("adversary_steps", self.adversary_steps, low=1)
+        check_int("game_rounds", self.game_rounds, low=1)
+        if not isinstance(self.supervised_overrides, dict):
+            raise TypeError(f"supervised_overrides must be a dict, got {type(self.supervised_overrides).__name__}.")
+        if not isinstance(self.trainer_overrides, dict):
+            raise TypeError(f"trainer_overrides must be a dict, got {type(self.trainer_overrides).__name__}.")
+        taken = sorted(set(self.trainer_overrides) & set(BOARD_TRAINER_FIELDS))
+        if taken:
+            raise ValueError(f"trainer_overrides may not set {taken}: the board sets them (see BOARD_TRAINER_FIELDS).")
+        # Slot seeds are seed * SEED_STRIDE + slot: more slots would overlap the next seed's users.
+        check_int("num_envs", self.num_envs, low=1, high=SEED_STRIDE)
+        if not isinstance(self.env, EnvConfig):
+            raise TypeError(f"env must be an EnvConfig, got {type(self.env).__name__}.")
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "attacks", attacks)
+        object.__setattr__(self, "eps_scales", scales)
+        object.__setattr__(self, "modes", modes)
+
+    @property
+    def eps_grid(self) -> tuple[float, ...]:
+        """The attacked budgets, increasing (``main_eps * scale``)."""
+        return tuple(round(self.main_eps * s, 12) for s in self.eps_scales)
+
+    @property
+    def primary_mode(self) -> str:
+        return self.modes[0]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["rows"] = [asdict(r) for r in self.rows]
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BoardConfig:
+        """Build a config from :meth:`to_dict`'s form (e.g. a YAML or JSON file); unknown keys are errors."""
+        if not isinstance(data, dict):
+            raise TypeError(f"A board config must be a mapping, got {type(data).__name__}.")
+        known = [f.name for f in fields(cls)]
+        for key in data:
+            if key not in known:
+                raise ValueError(f"Unknown board config key {key!r}.{did_you_mean(key, known)}")
+        for key in ("name", "rows"):
+            if key not in data:
+                raise ValueError(f"A board config needs {key!r}.")
+        kwargs = dict(data)
+        kwargs["rows"] = tuple(Row(**r) if isinstance(r, dict) else Row(r) for r in data["rows"])
+        for key in ("attacks", "eps_scales", "train_seeds", "eval_seeds", "modes"):
+            if key in kwargs:
+                kwargs[key] = tuple(kwargs[key])
+        if "env" in kwargs:
+            env_keys = [f.name for f in fields(EnvConfig)]
+            for key in kwargs["env"]:
+                if key not in env_keys:
+                    raise ValueError(f"Unknown env config key {key!r}.{did_you_mean(key, env_keys)}")
+            kwargs["env"] = EnvConfig(**kwargs["env"])
+        return cls(**kwargs)
+
+    def with_entries(self, entries: list[str] | tuple[str, ...]) -> BoardConfig:
+        """The same board restricted to the rows of the named entries (``--entries``)."""
+        for e in entries:
+            check_choice("entry", e, ENTRIES)
+        rows = tuple(r for r in self.rows if r.entry in entries)
+        if not rows:
+            raise ValueError(
+                f"No row of this board has an entry in {list(entries)}; its entries: {self.entry_names()}."
+            )
+        return replace(self, rows=rows)
+
+    def entry_names(self) -> list[str]:
+        return list(dict.fromkeys(r.entry for r in self.rows))
+
+
+DEFENDED_ROWS = (("none", None), ("noise", None), ("pgd", 0.2), ("pgd", 1.0), ("atla", 0.2), ("atla", 1.0))
+MAIN_EPS = {"inf": 0.01, "2": 0.25}
+
+
+def full(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
+    """The committed board: every entry and defence, 10 training seeds, the default AdvRec-v0.
+
+    Args:
+        norm: ``"inf"`` (main eps 0.01) or ``"2"`` (main eps 0.25, the second track).
+        include_supervised: add the supervised route's policy (when :mod:`agents.supervised` provides it).
+    """
+    norm = check_choice("norm", norm, NORMS)
+    rows = [Row("random"), Row("popularity"), Row("linucb")]
+    for entry in ("ppo-mlp", "ppo-item"):
+        rows += [Row(entry, d, rho) for d, rho in DEFENDED_ROWS]
+    if include_supervised:
+        rows.append(Row("supervised"))
+    rows.append(Row("oracle"))
+    return BoardConfig(name=f"full-{norm}", rows=tuple(rows), norm=norm, main_eps=MAIN_EPS[norm])
+
+
+def quick(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
+    """``--quick``: a small board (200 items, 3 training seeds, short training) in minutes on 2 cores.
+
+    The supervised row is left out by default: fine-tuning its transformer took about 5 minutes per
+    seed on 2 shared cores, more than the whole quick board's budget.
+    """
+    norm = check_choice("norm", norm, NORMS)
+    rows = [
+        Row("random"),
+        Row("popularity"),
+        Row("linucb"),
+        Row("ppo-mlp"),
+        Row("ppo-item"),
+        Row("ppo-item", "pgd", 1.0),
+        Row("ppo-item", "atla", 1.0),
+    ]
+    if include_supervised:
+        rows.append(Row("supervised"))
+    rows.append(Row("oracle"))
+    return BoardConfig(
+        name=f"quick-{norm}",
+        rows=tuple(rows),
+        norm=norm,
+        main_eps=MAIN_EPS[norm],
+        train_seeds=(0, 1, 2),
+        eval_seeds=(0,),
+        episodes=32,
+        train_steps=30_000,
+        bandit_steps=5_000,
+        adversary_steps=4_096,
+        num_envs=32,
+        env=EnvConfig(num_items=200, num_topics=10),
+    )
+
+
+PRESETS = {"full": full, "quick": quick}

@@ -1,0 +1,103 @@
+"""The protocol's grid: presets, applicability of attacks, disjoint seeds, and errors that name the option."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from benchmarks.leaderboard import envs
+from benchmarks.leaderboard.aggregate import worst_over
+from benchmarks.leaderboard.protocol import ATTACKS, BoardConfig, Row, full, quick
+from benchmarks.leaderboard.runner import eval_cells, train_cells
+
+
+def test_full_board_rows_and_grid():
+    config = full()
+    names = [r.name for r in config.rows]
+    assert names[:3] == ["random", "popularity", "linucb"] and names[-1] == "oracle"
+    # both PPO heads with none / noise / pgd and atla at rho 0.2 and 1.0
+    for entry in ("ppo-mlp", "ppo-item"):
+        for suffix in ("", " + noise", " + pgd (rho=0.2)", " + pgd (rho=1)", " + atla (rho=0.2)", " + atla (rho=1)"):
+            assert entry + suffix in names
+    assert len(config.rows) == 3 + 12 + 1
+    assert config.eps_grid == (0.005, 0.01, 0.02)  # 0.5x, 1x, 2x the main L-inf eps
+    assert len(config.train_seeds) == 10 and config.modes == ("sampled", "greedy")
+    assert full("2").eps_grid == (0.125, 0.25, 0.5)
+    assert "supervised" in [r.entry for r in full(include_supervised=True).rows]
+
+
+def test_quick_board_is_small():
+    config = quick()
+    assert len(config.train_seeds) == 3 and config.env.num_items == 200
+    # cells: rows x seeds x (natural + 5 attacks x 3 eps)
+    assert len(eval_cells(config)) == len(config.rows) * 3 * 16
+    assert len(train_cells(config)) == len(config.rows) * 3
+
+
+def test_white_box_attacks_apply_to_torch_policies_only():
+    assert Row("ppo-item").applicable("fgsm") and Row("ppo-mlp", "pgd", 0.2).applicable("critic-pgd")
+    assert not Row("linucb").applicable("pgd-10") and Row("linucb").applicable("learned")
+    assert Row("random").applicable("random") and not Row("popularity").applicable("fgsm")
+    assert not Row("oracle").applicable("random") and Row("oracle").applicable("none")
+    # the supervised click model has an action distribution but no critic
+    assert Row("supervised").applicable("pgd-10") and not Row("supervised").applicable("critic-pgd")
+    assert worst_over(Row("supervised"), ATTACKS) == "random, fgsm, pgd-10, learned (critic-pgd n/a)"
+    assert worst_over(Row("linucb"), ATTACKS).startswith("black-box only (random, learned;")
+    assert worst_over(Row("ppo-item"), ATTACKS) == "all attacks"
+
+
+def test_training_and_evaluation_users_never_meet():
+    config = full()
+    train = {envs.train_env_seed(s) + i for s in config.train_seeds for i in range(config.num_envs)}
+    evals = {envs.eval_env_seed(s) + i for s in config.eval_seeds for i in range(config.num_envs)}
+    assert not train & evals
+    assert envs.derive_seed("policy", "linucb", 0) == envs.derive_seed("policy", "linucb", 0)
+    assert envs.derive_seed("policy", "linucb", 0) != envs.derive_seed("policy", "linucb", 1)
+
+
+def test_row_names_and_slugs():
+    row = Row("ppo-item", "pgd", 0.2)
+    assert (row.name, row.slug) == ("ppo-item + pgd (rho=0.2)", "ppo-item__pgd-0.2")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"entry": "linucbb"}, ValueError, "Did you mean 'linucb'"),
+        ({"entry": "ppo-item", "defence": "pgdd"}, ValueError, "Did you mean 'pgd'"),
+        ({"entry": "ppo-item", "defence": "pgd"}, ValueError, "needs rho"),
+        ({"entry": "ppo-item", "defence": "atla", "rho": 1.5}, ValueError, r"rho must be .* \[0.0, 1.0\]"),
+        ({"entry": "random", "defence": "noise"}, ValueError, "takes no defence"),
+        ({"entry": "ppo-item", "rho": 0.2}, ValueError, "takes none"),
+    ],
+)
+def test_bad_rows_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Row(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"attacks": ("random", "pgd")}, "Did you mean 'pgd-10'"),
+        ({"eps_scales": (0.5, 2.0)}, "contain 1.0"),
+        ({"train_seeds": (0, 0)}, "unique"),
+        ({"num_envs": 1001}, "num_envs"),
+        ({"modes": ("greddy",)}, "Did you mean 'greedy'"),
+        ({"main_eps": 0.0}, "main_eps"),
+        ({"trainer_overrides": {"eps": 0.1}}, "may not set"),
+        ({"rows": (Row("random"), Row("random"))}, "unique"),
+    ],
+)
+def test_bad_configs_are_named(change, match):
+    with pytest.raises(ValueError, match=match):
+        dataclasses.replace(quick(), **change)
+
+
+def test_restricting_to_some_entries():
+    config = quick().with_entries(["random", "linucb"])
+    assert [r.entry for r in config.rows] == ["random", "linucb"]
+    with pytest.raises(ValueError, match="No row"):
+        quick().with_entries(["supervised"])
+    assert isinstance(config, BoardConfig)
