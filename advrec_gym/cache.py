@@ -79,7 +79,9 @@ class EmbeddingCache:
             problem = f"unreadable ({type(exc).__name__}: {exc})"
         if problem is None:
             return emb
-        warnings.warn(f"Embedding cache file {path} is {problem}; deleting it and re-encoding.", CacheWarning, stacklevel=3)
+        warnings.warn(
+            f"Embedding cache file {path} is {problem}; deleting it and re-encoding.", CacheWarning, stacklevel=3
+        )
         path.unlink(missing_ok=True)
         return None
 

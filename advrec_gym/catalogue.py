@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from advrec_gym._validation import check_float, check_int
-from advrec_gym.cache import EmbeddingCache
 from advrec_gym.encoder import TransformerEncoder
 
 

@@ -105,7 +105,9 @@ class TransformerEncoder:
             sort_keys=True,
         )
 
-    def encode_cached(self, texts: Sequence[str], cache: EmbeddingCache | str | os.PathLike | None = None) -> np.ndarray:
+    def encode_cached(
+        self, texts: Sequence[str], cache: EmbeddingCache | str | os.PathLike | None = None
+    ) -> np.ndarray:
         """Encode ``texts``, reading and writing the on-disk cache.
 
         Args:

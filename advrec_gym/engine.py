@@ -73,7 +73,9 @@ class Engine:
         self.max_episode_steps = max_episode_steps
         self.embeddings = catalogue.embeddings
         self.centroids = catalogue.topic_centroids()
-        self.topic_prior = np.bincount(catalogue.topic_index, weights=catalogue.popularity, minlength=catalogue.num_topics)
+        self.topic_prior = np.bincount(
+            catalogue.topic_index, weights=catalogue.popularity, minlength=catalogue.num_topics
+        )
         self.topic_prior /= self.topic_prior.sum()
         d = self.dim = catalogue.dim
         self.obs_dim = 3 * d + NUM_SCALARS

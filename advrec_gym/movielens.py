@@ -105,7 +105,7 @@ class MovieLensItems:
             A list of strings, one per movie, in file order.
         """
         texts = []
-        for title, date, genres in zip(self.titles, self.release_dates, self.genres):
+        for title, date, genres in zip(self.titles, self.release_dates, self.genres, strict=True):
             title_year = _TITLE_YEAR.search(title)
             date_year = _YEAR.search(date.strip())
             name = title[: title_year.start()] if title_year else title
@@ -183,15 +183,12 @@ def read_items(path: str | os.PathLike) -> MovieLensItems:
             )
         movie_id = _int(fields[0])
         if movie_id is None:
-            raise MovieLensFormatError(
-                path, line_no, "an integer movie id", repr(fields[0])
-            )
+            raise MovieLensFormatError(path, line_no, "an integer movie id", repr(fields[0]))
         if movie_id in first_line:
             raise MovieLensFormatError(
                 path,
                 line_no,
-                f"a new movie id (id {movie_id} is already on line "
-                f"{first_line[movie_id]})",
+                f"a new movie id (id {movie_id} is already on line {first_line[movie_id]})",
                 repr(fields[0]),
             )
         flags = fields[5:]
@@ -206,7 +203,7 @@ def read_items(path: str | os.PathLike) -> MovieLensItems:
         ids.append(movie_id)
         titles.append(fields[1])
         dates.append(fields[2])
-        genres.append(tuple(g for g, f in zip(GENRES, flags) if f == "1"))
+        genres.append(tuple(g for g, f in zip(GENRES, flags, strict=True) if f == "1"))
     if not ids:
         raise MovieLensFormatError(path, 1, "at least one movie line", "an empty file")
     return MovieLensItems(np.array(ids, dtype=np.int64), titles, dates, genres)
@@ -232,13 +229,9 @@ def read_ratings(path: str | os.PathLike) -> MovieLensRatings:
     for line_no, line in _lines(path):
         values = [_int(field) for field in line.split("\t")]
         if len(values) != 4 or None in values:
-            raise MovieLensFormatError(
-                path, line_no, "4 tab-separated integer fields", repr(line)
-            )
+            raise MovieLensFormatError(path, line_no, "4 tab-separated integer fields", repr(line))
         if not 1 <= values[2] <= 5:
-            raise MovieLensFormatError(
-                path, line_no, "rating in 1..5", repr(line.split("\t")[2])
-            )
+            raise MovieLensFormatError(path, line_no, "rating in 1..5", repr(line.split("\t")[2]))
         rows.append(values)
     columns = np.array(rows, dtype=np.int64).reshape(-1, 4).T
     return MovieLensRatings(*(np.ascontiguousarray(c) for c in columns))

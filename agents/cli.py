@@ -1,6 +1,9 @@
-"""The ``advrec`` command line: one subcommand per module in :mod:`agents.commands`.
+"""The ``advrec`` command line: one subcommand per command module.
 
-Each command module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+A command module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. The
+agents' commands live in :mod:`agents.commands`; other packages add theirs through the entry-point
+group ``advrec.commands`` (``benchmarks`` adds ``leaderboard`` in pyproject.toml), so that ``agents``
+never imports ``benchmarks`` (the import direction of ../shared/DESIGN.md).
 """
 
 from __future__ import annotations
@@ -9,7 +12,18 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("demo", "train", "evaluate", "finetune", "leaderboard")
+COMMANDS = ("demo", "train", "evaluate", "finetune")
+ENTRY_POINT_GROUP = "advrec.commands"
+
+
+def command_modules() -> list:
+    """The agents' command modules, then those registered under :data:`ENTRY_POINT_GROUP`."""
+    from importlib.metadata import entry_points
+
+    modules = [importlib.import_module(f"agents.commands.{name}") for name in COMMANDS]
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
+        modules.append(ep.load())
+    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,8 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"agents.commands.{name}")
+    for module in command_modules():
         p = sub.add_parser(
             module.NAME,
             help=module.HELP,

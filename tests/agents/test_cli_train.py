@@ -79,7 +79,6 @@ def test_a_bad_config_is_a_clear_error(argv, error, match, tmp_path):
     assert not (tmp_path / "run").exists()  # nothing started
 
 
-@pytest.mark.skipif("train" not in cli.COMMANDS, reason="the lead registers the command in agents/cli.py")
 def test_the_console_script_exits_non_zero_on_a_bad_config(capsys, tmp_path):
     code = cli.main(["train", "--defence", "atlas", "--output-dir", str(tmp_path)])
     assert code == 2

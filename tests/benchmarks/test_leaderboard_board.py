@@ -9,8 +9,7 @@ import shutil
 
 import pytest
 
-from agents.commands import leaderboard as command
-from benchmarks.leaderboard import cells, runner
+from benchmarks.leaderboard import cells, command, runner
 from benchmarks.leaderboard.aggregate import aggregate
 from benchmarks.leaderboard.envs import EnvConfig
 from benchmarks.leaderboard.protocol import BoardConfig, Row

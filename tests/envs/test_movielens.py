@@ -89,10 +89,7 @@ def test_texts_prefers_release_date_year(tmp_path):
     lines = _item_lines()
     lines[0] = lines[0].replace("01-Jan-1995", "01-Jan-1997", 1)
     items = read_items(_write(tmp_path / "u.item", lines))
-    assert (
-        items.texts()[0]
-        == "Paper Lanterns (1997). Genres: Animation, Children's, Comedy."
-    )
+    assert items.texts()[0] == "Paper Lanterns (1997). Genres: Animation, Children's, Comedy."
 
 
 def test_primary_genres(items):
@@ -137,16 +134,14 @@ def test_read_ratings(ratings):
     assert set(ratings.users.tolist()) == set(range(1, 9))
     assert set(ratings.items.tolist()) == set(range(1, 13))
     assert ratings.ratings.min() >= 1 and ratings.ratings.max() <= 5
-    assert len(set(zip(ratings.users.tolist(), ratings.items.tolist()))) == 60
+    assert len(set(zip(ratings.users.tolist(), ratings.items.tolist(), strict=True))) == 60
 
 
 def test_blank_trailing_lines_are_fine(tmp_path):
     item_path = tmp_path / "u.item"
     item_path.write_bytes((MINI / "u.item").read_bytes() + b"\n\n  \n")
     data_path = tmp_path / "u.data"
-    data_path.write_bytes(
-        (MINI / "u.data").read_bytes().replace(b"\n", b"\r\n") + b"\r\n"
-    )
+    data_path.write_bytes((MINI / "u.data").read_bytes().replace(b"\n", b"\r\n") + b"\r\n")
     assert len(read_items(item_path).titles) == 12
     assert read_ratings(data_path).timestamps[0] == 876344933
 
@@ -240,9 +235,7 @@ def test_duplicate_movie_id(tmp_path):
     path = _write(tmp_path / "u.item", lines)
     with pytest.raises(MovieLensFormatError) as info:
         read_items(path)
-    _assert_format_error(
-        info, path, 10, "a new movie id (id 3 is already on line 3)", "'3'"
-    )
+    _assert_format_error(info, path, 10, "a new movie id (id 3 is already on line 3)", "'3'")
 
 
 def test_empty_item_file(tmp_path):
