@@ -8,6 +8,7 @@ all-MiniLM-L6-v2 once per test session into a session-scoped temporary cache dir
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -53,15 +54,30 @@ def long_user_model() -> UserModel:
     return UserModel(budget_range=(40.0, 250.0))
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Train small networks on one torch thread (faster for them, and fair to a shared machine)."""
+@contextlib.contextmanager
+def _torch_threads(n: int):
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Train small networks on one torch thread (faster for them, and fair to a shared machine)."""
+    with _torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread_per_module():
+    """One torch thread for a whole module (folders whose conftest makes it autouse)."""
+    with _torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ import torch as th
 
 from advrec_gym._validation import check_int
 from advrec_gym.attacks import Budget
-from advrec_gym.attacks.victim import VictimActor, frozen
+from advrec_gym.attacks.victim import VictimActor, frozen, resolve_policy
 from agents.training.config import TrainConfig
 from agents.training.players import budget_of, recommender_view
 
@@ -53,7 +53,7 @@ def fit_adversary(
 
     Args:
         adversary: the adversary model (its policy's parameters are updated with a fresh Adam).
-        recommender: the victim (SB3 model); its parameters and modes are left unchanged.
+        recommender: the victim (an SB3 model or its torch policy); its parameters and modes are left unchanged.
         states: clean observations (n, obs_dim), e.g. from :func:`collect_states`.
         budget: the attack budget; the direction ``tanh(mu)`` is mapped with ``budget.from_unit``.
         embedding_slice: the attacked coordinates.
@@ -66,7 +66,7 @@ def fit_adversary(
         The last epoch's mean ``log pi(a* | attacked o)`` (lower is a stronger attack).
     """
     epochs = check_int("epochs", epochs, low=1)
-    victim, policy = recommender.policy, adversary.policy
+    victim, policy = resolve_policy(recommender, "the adversary's white-box warm start"), adversary.policy
     device = policy.device
     x_all = th.as_tensor(states, dtype=th.float32, device=device)
     generator = th.Generator().manual_seed(int(seed))

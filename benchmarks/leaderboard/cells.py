@@ -102,6 +102,13 @@ def eval_spec(config: BoardConfig, cell: EvalCell, artifact_sha256: str | None) 
         spec["adversary_steps"] = config.adversary_steps
         spec["adversary_overrides"] = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}
         spec["adversary_mode"] = config.primary_mode
+        from agents.training import TrainConfig
+
+        defaults = TrainConfig()  # the white-box warm start's settings (entries.train_adversary)
+        spec["adversary_warm_start"] = {
+            k: config.trainer_overrides.get(k, getattr(defaults, k))
+            for k in ("attacker_fit_epochs", "attacker_fit_states")
+        }
     return spec
 
 

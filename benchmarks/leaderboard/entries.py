@@ -255,14 +255,18 @@ def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int)
 
     PPO on issue 3's ``AttackerVectorEnv`` with issue 4's adversary settings (``make_adversary``: the
     same network and hyperparameters as the ATLA game's adversary), for ``config.adversary_steps``
-    steps on training-side users, against the victim acting as in the board's primary mode. Works for
-    any victim with SB3's ``predict`` (black-box).
+    steps on training-side users, against the victim acting as in the board's primary mode. A torch
+    victim first gets the game's white-box warm start (``attacker_fit_epochs`` epochs on
+    ``attacker_fit_states`` of its own states, :func:`agents.training.adversary_fit.fit_adversary`);
+    any other victim with SB3's ``predict`` gets black-box PPO alone.
     """
     from stable_baselines3.common.vec_env import VecMonitor
 
     from advrec_gym.attacks import AttackerVectorEnv
+    from advrec_gym.attacks.victim import torch_policy
     from advrec_gym.sb3_adapter import SB3VecEnvAdapter
     from agents.training import TrainConfig
+    from agents.training.adversary_fit import collect_states, fit_adversary
     from agents.training.players import make_adversary
 
     start = time.perf_counter()
@@ -273,5 +277,19 @@ def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int)
     overrides = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}
     settings = TrainConfig(**{"attacker_n_steps": rollout_steps(config.adversary_steps, venv.num_envs), **overrides})
     model = make_adversary(settings, VecMonitor(SB3VecEnvAdapter(attacker_env)), device="auto", seed=seed)
+    if torch_policy(victim) is not None and settings.attacker_fit_epochs:
+        # The game's white-box warm start (agents/training/adversary_fit.py): PPO alone barely moves the
+        # adversary's 1,152-d mean in this many steps, and a harmless "best response" would flatter
+        # every entry. Black-box victims (LinUCB, the baselines) get PPO alone.
+        states = collect_states(victim, venv, settings.attacker_fit_states, seed)
+        fit_adversary(
+            model,
+            victim,
+            states,
+            budget,
+            venv.unwrapped.embedding_slice,
+            epochs=settings.attacker_fit_epochs,
+            seed=seed,
+        )
     model.learn(config.adversary_steps)
     return model, int(model.num_timesteps), time.perf_counter() - start

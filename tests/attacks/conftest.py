@@ -18,12 +18,8 @@ from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread_per_module():
+def _one_torch_thread(one_torch_thread_per_module):
     """Small networks run faster on one torch thread, and several threads on a busy machine stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

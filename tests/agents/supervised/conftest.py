@@ -20,14 +20,8 @@ MOVIELENS_MINI = Path(__file__).resolve().parents[2] / "fixtures" / "ml-100k-min
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
+def _one_torch_thread(one_torch_thread_per_module):
     """One torch thread, as the design asks of runs sharing a machine (two threads ran 8x slower here)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
