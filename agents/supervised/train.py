@@ -6,7 +6,9 @@ observation and on the item's token embeddings, :mod:`agents.supervised.adversar
 optimiser step on the binary cross-entropy of the mixed batch. After each epoch the validation AUC
 decides early stopping (``patience`` epochs without improvement) and the best weights are restored
 at the end. A non-finite loss stops training with :class:`TrainingDiverged`, the model restored to
-its last good weights and the checkpoint file (written only at improvements) left as it was.
+its last good weights and the checkpoint file (written at each improvement) left as it was. When
+training ends without an improvement the checkpoint is written once with the starting weights
+(``epoch=0``), so a finished run always leaves its best weights on disk.
 
 All randomness comes from ``seed``: the shuffles (numpy), dropout (torch's generator, forked so the
 caller's global state is untouched) and PGD's random starts (a torch generator).
@@ -148,7 +150,8 @@ def train(
         validation_data: validation examples (both clicks and non-clicks needed for the AUC).
         config: optimisation settings (default :class:`TrainConfig`).
         adversarial: adversarial examples (default: none, ``rho = 0``).
-        checkpoint: write the best weights here at every improvement.
+        checkpoint: write the best weights here at every improvement (and at the end, with the
+            starting weights, if no epoch improved on them).
 
     Returns:
         A :class:`TrainResult`; the model holds the best epoch's weights.
@@ -206,6 +209,8 @@ def train(
                     result.stopped_early = epoch < config.epochs
                     break
     model.load_state_dict(best_state)
+    if checkpoint is not None and result.checkpoint is None:  # no epoch beat the start: keep the start
+        result.checkpoint = str(save_checkpoint(checkpoint, model, epoch=0, val_auc=result.best_val_auc))
     result.examples_per_second = seen / max(train_seconds, 1e-9)
     return result
 

@@ -20,7 +20,7 @@ import torch as th
 
 from advrec_gym._validation import check_int
 from advrec_gym.attacks import Budget
-from advrec_gym.attacks.victim import VictimActor, frozen, resolve_policy
+from advrec_gym.attacks.victim import VictimActor, frozen, policy_device, resolve_policy
 from agents.training.config import TrainConfig
 from agents.training.players import budget_of, recommender_view
 
@@ -67,7 +67,7 @@ def fit_adversary(
     """
     epochs = check_int("epochs", epochs, low=1)
     victim, policy = resolve_policy(recommender, "the adversary's white-box warm start"), adversary.policy
-    device = policy.device
+    device, victim_device = policy.device, policy_device(victim)
     x_all = th.as_tensor(states, dtype=th.float32, device=device)
     generator = th.Generator().manual_seed(int(seed))
     optimizer = th.optim.Adam(policy.parameters(), lr=learning_rate)
@@ -77,7 +77,7 @@ def fit_adversary(
     last = float("nan")
     with frozen(victim):
         with th.no_grad():
-            target = victim.get_distribution(x_all.to(victim.device)).mode().to(device)
+            target = victim.get_distribution(x_all.to(victim_device)).mode().to(device)
         for _ in range(epochs):
             order = th.randperm(len(x_all), generator=generator).to(device)
             total, batches = 0.0, 0
@@ -89,7 +89,7 @@ def fit_adversary(
                     [x[:, : sl.start], (x[:, sl] + budget.from_unit(direction)).clamp(-1, 1), x[:, sl.stop :]], 1
                 )
                 loss = (
-                    victim.get_distribution(attacked.to(victim.device)).log_prob(target[idx].to(victim.device)).mean()
+                    victim.get_distribution(attacked.to(victim_device)).log_prob(target[idx].to(victim_device)).mean()
                 )
                 optimizer.zero_grad()
                 loss.backward()

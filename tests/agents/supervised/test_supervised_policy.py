@@ -70,6 +70,33 @@ def test_env_white_box_attack_moves_the_policy_within_budget(cat30, trained):
     assert all(p.requires_grad for p in trained.user_tower.parameters())  # the attack restored the model
 
 
+@pytest.mark.slow
+def test_the_learned_adversary_warm_start_targets_the_click_model(cat30, trained):
+    # the board's learned adversary against the supervised entry: white-box warm start through the
+    # click model (its torch view has no `.device`; the fit must not need one)
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from advrec_gym.attacks import AttackerVectorEnv, Budget, LearnedAdversary, RandomNoise, attack_success_rate
+    from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+    from agents.training import TrainConfig as GameConfig
+    from agents.training.adversary_fit import collect_states, fit_adversary
+    from agents.training.players import make_adversary
+
+    policy, budget, venv = ClickModelPolicy(trained, seed=0), Budget(0.05, "inf"), make_log_env(cat30, 8)
+    attacker_env = VecMonitor(SB3VecEnvAdapter(AttackerVectorEnv(policy, env=venv, budget=budget)))
+    adversary = make_adversary(GameConfig(attacker_n_steps=8), attacker_env, device="cpu", seed=0)
+    states = collect_states(policy, venv, 256, seed=1)
+    before = {n: (p.detach().clone(), p.requires_grad) for n, p in trained.named_parameters()}
+    log_prob = fit_adversary(adversary, policy, states, budget, venv.unwrapped.embedding_slice, epochs=20, seed=0)
+    assert np.isfinite(log_prob)
+    for name, p in trained.named_parameters():  # the victim is left as it was
+        assert torch.equal(p, before[name][0]) and p.requires_grad == before[name][1], name
+    test_states = collect_states(policy, venv, 128, seed=2)
+    learned = attack_success_rate(policy, LearnedAdversary(adversary, budget), test_states)
+    noise = attack_success_rate(policy, RandomNoise(budget, seed=0), test_states)
+    assert learned > noise + 0.2, (learned, noise)
+
+
 def test_drifting_catalogues_reverse_the_topic_ranking(cat30):
     phases = drifting_catalogues(cat30, 3)
     np.testing.assert_allclose(phases[0].popularity, cat30.popularity)

@@ -9,7 +9,7 @@ import torch
 
 from advrec_gym import TransformerEncoder
 from agents.supervised.adversarial import AdversarialConfig
-from agents.supervised.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from agents.supervised.checkpoint import load_checkpoint, load_weights, read_checkpoint, save_checkpoint
 from agents.supervised.data import collect_env_logs, make_log_env, split_by_user
 from agents.supervised.evaluate import clean_metrics, predict_logits
 from agents.supervised.train import TrainConfig, TrainingDiverged, train
@@ -80,6 +80,28 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(make_model, splits30,
     for k, v in model.state_dict().items():
         assert torch.equal(v, weights[k]), k
     assert path.read_bytes() == on_disk
+
+
+@pytest.mark.slow
+def test_a_run_without_improvement_still_writes_the_starting_weights(make_model, splits30, tmp_path):
+    # min_delta above any possible AUC gain: no epoch counts as an improvement (the board's supervised
+    # seeds 6 and 7 ended like this and left no checkpoint before the fix)
+    model = make_model(freeze="encoder")
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    path = tmp_path / "click.pt"
+    result = train(
+        model, splits30.train, splits30.validation, TrainConfig(epochs=2, min_delta=1.0, **FAST), checkpoint=path
+    )
+    assert result.best_epoch == 0 and len(result.history) == 2 and result.checkpoint == str(path)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, start[k]), k
+    saved = read_checkpoint(path)
+    assert saved["extra"] == {"epoch": 0, "val_auc": result.best_val_auc}
+    np.testing.assert_allclose(
+        predict_logits(load_checkpoint(path, device="cpu"), splits30.test),
+        predict_logits(model, splits30.test),
+        atol=1e-5,
+    )
 
 
 @pytest.mark.slow
