@@ -67,7 +67,8 @@ ENTRIES: dict[str, EntryInfo] = {
     "supervised": EntryInfo(
         ACTOR_ATTACKS,
         True,
-        description="the supervised route's two-tower click model, top-scoring item (agents.supervised)",
+        description="the supervised route's two-tower click model: items drawn from softmax(click logit), "
+        "greedy the top-scoring one (agents.supervised)",
     ),
     "oracle": EntryInfo((), False, ranked=False, description="reads the hidden interests: a ceiling, not ranked"),
 }
