@@ -85,9 +85,12 @@ class AdvRecEnv(gym.Env):
     | argument | default | meaning |
     |---|---|---|
     | ``catalogue`` | ``None`` | a :class:`~advrec_gym.Catalogue`; ``None`` builds the synthetic one below |
-    | ``num_items``, ``num_topics``, ``catalogue_seed`` | 1000, 20, 0 | the synthetic catalogue |
+    | ``num_items``, ``num_topics``, ``catalogue_seed`` | 1000, 20, 0 | the synthetic catalogue (``None``: the default) |
     | ``encoder`` | ``None`` | model path / hub id / :class:`~advrec_gym.TransformerEncoder` for it; ``None`` is the shipped all-MiniLM-L6-v2 |
     | ``cache_dir`` | ``None`` | embedding cache folder (default ``$ADVREC_CACHE_DIR`` or ``~/.cache/advrec``) |
+
+    The last five only build the synthetic catalogue: passing any of them together with ``catalogue``
+    is an error (they would have no effect).
     | ``user_model`` | ``UserModel()`` | interest and trait distributions |
     | ``choice_model`` | ``LogitChoice()`` | the choice model |
     | ``slate_size`` | 1 | items per step (``<= num_items``) |
@@ -124,9 +127,9 @@ class AdvRecEnv(gym.Env):
         self,
         catalogue: Catalogue | None = None,
         *,
-        num_items: int = 1000,
-        num_topics: int = 20,
-        catalogue_seed: int = 0,
+        num_items: int | None = None,
+        num_topics: int | None = None,
+        catalogue_seed: int | None = None,
         encoder: TransformerEncoder | str | os.PathLike | None = None,
         cache_dir: str | os.PathLike | None = None,
         user_model: UserModel | None = None,

@@ -16,6 +16,8 @@ from advrec_gym.encoder import TransformerEncoder
 from advrec_gym.engine import NUM_SCALARS, REWARDS, Engine, HistoryRates
 from advrec_gym.users import UserModel
 
+DEFAULT_CATALOGUE = {"num_items": 1000, "num_topics": 20, "catalogue_seed": 0}  # when no catalogue is given
+
 ENV_KWARGS = (
     "catalogue",
     "num_items",
@@ -43,9 +45,9 @@ def build_engine(
     num_users: int,
     *,
     catalogue: Catalogue | None,
-    num_items: int,
-    num_topics: int,
-    catalogue_seed: int,
+    num_items: int | None,
+    num_topics: int | None,
+    catalogue_seed: int | None,
     encoder: TransformerEncoder | str | os.PathLike | None,
     cache_dir: str | os.PathLike | None,
     user_model: UserModel | None,
@@ -66,14 +68,26 @@ def build_engine(
         raise TypeError(f"cache_dir must be None or a path, got cache_dir={cache_dir!r} ({type(cache_dir).__name__}).")
     if catalogue is None:
         catalogue = default_catalogue(
-            check_int("num_items", num_items, low=1),
-            check_int("num_topics", num_topics, low=1),
-            check_int("catalogue_seed", catalogue_seed),
+            check_int("num_items", DEFAULT_CATALOGUE["num_items"] if num_items is None else num_items, low=1),
+            check_int("num_topics", DEFAULT_CATALOGUE["num_topics"] if num_topics is None else num_topics, low=1),
+            check_int(
+                "catalogue_seed", DEFAULT_CATALOGUE["catalogue_seed"] if catalogue_seed is None else catalogue_seed
+            ),
             encoder,
             None if cache_dir is None else os.fspath(cache_dir),
         )
     elif not isinstance(catalogue, Catalogue):
         raise TypeError(f"catalogue must be an advrec_gym.Catalogue or None, got {type(catalogue).__name__}.")
+    else:
+        given = {"num_items": num_items, "num_topics": num_topics, "catalogue_seed": catalogue_seed}
+        given.update(encoder=encoder, cache_dir=cache_dir)
+        for name, value in given.items():
+            if value is not None:
+                raise ValueError(
+                    f"{name}={value!r} only shapes the synthetic catalogue, and has no effect when catalogue= is "
+                    f"given ({catalogue!r}): drop {name}, or build the catalogue with it "
+                    "(e.g. Catalogue.synthetic(num_items=..., num_topics=..., seed=..., encoder=..., cache_dir=...))."
+                )
     user_model = _check_type("user_model", user_model, UserModel)
     choice_model = _check_type("choice_model", choice_model, LogitChoice)
     history_rates = _check_type("history_rates", history_rates, HistoryRates)

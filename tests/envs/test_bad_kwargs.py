@@ -24,6 +24,12 @@ CASES = [
     ({"catalogue": None, "encoder": 123}, TypeError, ["encoder", "TransformerEncoder", "123"]),
     ({"catalogue": None, "cache_dir": 123}, TypeError, ["cache_dir", "path", "123"]),
     ({"catalogue": TINY, "encoder": 123}, TypeError, ["encoder", "123"]),
+    # options that only build the synthetic catalogue are errors next to a given one (no silent no-op)
+    ({"catalogue": TINY, "num_items": 500}, ValueError, ["num_items=500", "no effect", "num_items=20"]),
+    ({"catalogue": TINY, "num_topics": 20}, ValueError, ["num_topics=20", "no effect", "drop num_topics"]),
+    ({"catalogue": TINY, "catalogue_seed": 0}, ValueError, ["catalogue_seed=0", "no effect"]),
+    ({"catalogue": TINY, "encoder": "some/model"}, ValueError, ["encoder='some/model'", "no effect"]),
+    ({"catalogue": TINY, "cache_dir": "/tmp/x"}, ValueError, ["cache_dir='/tmp/x'", "no effect"]),
     ({"catalogue": TINY, "user_model": "default"}, TypeError, ["user_model", "UserModel", "str"]),
     ({"catalogue": TINY, "choice_model": {"temperature": 0.1}}, TypeError, ["choice_model", "LogitChoice", "dict"]),
     ({"catalogue": TINY, "slate_size": 0}, ValueError, ["slate_size", "[1, inf)", "slate_size=0"]),
