@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
-from benchmarks.leaderboard.results import ResultFileError, canonical, read_cell, sha256_text, write_cell
+from benchmarks.leaderboard.results import (
+    ResultFileError,
+    atomic_write_bytes,
+    canonical,
+    read_cell,
+    sha256_text,
+    write_cell,
+)
 
 SPEC = {"row": {"entry": "random"}, "seed": 0, "attack": "random", "eps": 0.01}
 RECORD = {
@@ -34,6 +43,16 @@ def test_round_trip_and_no_temporary_files_left(cell):
     assert doc["payload"] == PAYLOAD
     assert doc["provenance"]["commit"]
     assert [p.name for p in cell.parent.iterdir()] == ["cell.json"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    # a temporary file is owner-only (0o600); the results people share must not stay that way
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "board.md", b"# board\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "board.md").stat().st_mode) == 0o644
 
 
 def test_a_truncated_file_is_partial(cell):
