@@ -88,15 +88,16 @@ class AdvRecEnv(gym.Env):
     | ``num_items``, ``num_topics``, ``catalogue_seed`` | 1000, 20, 0 | the synthetic catalogue (``None``: the default) |
     | ``encoder`` | ``None`` | model path / hub id / :class:`~advrec_gym.TransformerEncoder` for it; ``None`` is the shipped all-MiniLM-L6-v2 |
     | ``cache_dir`` | ``None`` | embedding cache folder (default ``$ADVREC_CACHE_DIR`` or ``~/.cache/advrec``) |
-
-    The last five only build the synthetic catalogue: passing any of them together with ``catalogue``
-    is an error (they would have no effect).
     | ``user_model`` | ``UserModel()`` | interest and trait distributions |
     | ``choice_model`` | ``LogitChoice()`` | the choice model |
     | ``slate_size`` | 1 | items per step (``<= num_items``) |
     | ``reward`` | ``"click"`` | ``"click"`` or ``"engagement"`` |
     | ``skip_cost`` | 1.0 | extra budget spent by a step without a click |
     | ``history_rates`` | ``HistoryRates()`` | update rates of the observation's averages |
+
+    ``num_items``, ``num_topics``, ``catalogue_seed``, ``encoder`` and ``cache_dir`` only build the
+    synthetic catalogue: passing any of them together with ``catalogue`` is an error (they would have
+    no effect).
 
     ```python
     import gymnasium as gym

@@ -16,7 +16,8 @@ from advrec_gym.encoder import TransformerEncoder
 from advrec_gym.engine import NUM_SCALARS, REWARDS, Engine, HistoryRates
 from advrec_gym.users import UserModel
 
-DEFAULT_CATALOGUE = {"num_items": 1000, "num_topics": 20, "catalogue_seed": 0}  # when no catalogue is given
+# The synthetic catalogue built when no catalogue is given (Catalogue.synthetic's defaults).
+DEFAULT_CATALOGUE = {"num_items": 1000, "num_topics": 20, "catalogue_seed": 0}
 
 ENV_KWARGS = (
     "catalogue",
@@ -66,22 +67,20 @@ def build_engine(
         )
     if not (cache_dir is None or isinstance(cache_dir, (str, os.PathLike))):
         raise TypeError(f"cache_dir must be None or a path, got cache_dir={cache_dir!r} ({type(cache_dir).__name__}).")
+    synthetic_only = {"num_items": num_items, "num_topics": num_topics, "catalogue_seed": catalogue_seed}
     if catalogue is None:
+        n, t, seed = (DEFAULT_CATALOGUE[k] if v is None else v for k, v in synthetic_only.items())
         catalogue = default_catalogue(
-            check_int("num_items", DEFAULT_CATALOGUE["num_items"] if num_items is None else num_items, low=1),
-            check_int("num_topics", DEFAULT_CATALOGUE["num_topics"] if num_topics is None else num_topics, low=1),
-            check_int(
-                "catalogue_seed", DEFAULT_CATALOGUE["catalogue_seed"] if catalogue_seed is None else catalogue_seed
-            ),
+            check_int("num_items", n, low=1),
+            check_int("num_topics", t, low=1),
+            check_int("catalogue_seed", seed),
             encoder,
             None if cache_dir is None else os.fspath(cache_dir),
         )
     elif not isinstance(catalogue, Catalogue):
         raise TypeError(f"catalogue must be an advrec_gym.Catalogue or None, got {type(catalogue).__name__}.")
     else:
-        given = {"num_items": num_items, "num_topics": num_topics, "catalogue_seed": catalogue_seed}
-        given.update(encoder=encoder, cache_dir=cache_dir)
-        for name, value in given.items():
+        for name, value in {**synthetic_only, "encoder": encoder, "cache_dir": cache_dir}.items():
             if value is not None:
                 raise ValueError(
                     f"{name}={value!r} only shapes the synthetic catalogue, and has no effect when catalogue= is "

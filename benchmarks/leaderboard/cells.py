@@ -102,13 +102,8 @@ def eval_spec(config: BoardConfig, cell: EvalCell, artifact_sha256: str | None) 
         spec["adversary_steps"] = config.adversary_steps
         spec["adversary_overrides"] = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}
         spec["adversary_mode"] = config.primary_mode
-        from agents.training import TrainConfig
-
-        defaults = TrainConfig()  # the white-box warm start's settings (entries.train_adversary)
-        spec["adversary_warm_start"] = {
-            k: config.trainer_overrides.get(k, getattr(defaults, k))
-            for k in ("attacker_fit_epochs", "attacker_fit_states")
-        }
+        settings = entries.adversary_settings(config)  # the white-box warm start's (entries.train_adversary)
+        spec["adversary_warm_start"] = {k: getattr(settings, k) for k in ("attacker_fit_epochs", "attacker_fit_states")}
     return spec
 
 

@@ -250,6 +250,14 @@ def rollout_steps(total_steps: int, num_envs: int) -> int:
     return max(8, min(2048, total_steps) // num_envs)
 
 
+def adversary_settings(config: BoardConfig):
+    """The learned adversary's training settings (issue 4's ``TrainConfig`` with the board's ``attacker_*`` overrides)."""
+    from agents.training import TrainConfig
+
+    overrides = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}
+    return TrainConfig(**{"attacker_n_steps": rollout_steps(config.adversary_steps, config.num_envs), **overrides})
+
+
 def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int) -> tuple[Any, int, float]:
     """ADAPTER (issue 3/4): a learned adversary trained afresh against ``victim``; return (adversary, env steps, wall s).
 
@@ -265,7 +273,6 @@ def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int)
     from advrec_gym.attacks import AttackerVectorEnv
     from advrec_gym.attacks.victim import torch_policy
     from advrec_gym.sb3_adapter import SB3VecEnvAdapter
-    from agents.training import TrainConfig
     from agents.training.adversary_fit import collect_states, fit_adversary
     from agents.training.players import make_adversary
 
@@ -274,8 +281,7 @@ def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int)
     attacker_env = AttackerVectorEnv(
         victim, env=venv, budget=budget, victim_deterministic=config.primary_mode == "greedy"
     )
-    overrides = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}
-    settings = TrainConfig(**{"attacker_n_steps": rollout_steps(config.adversary_steps, venv.num_envs), **overrides})
+    settings = adversary_settings(config)
     model = make_adversary(settings, VecMonitor(SB3VecEnvAdapter(attacker_env)), device="auto", seed=seed)
     if torch_policy(victim) is not None and settings.attacker_fit_epochs:
         # The game's white-box warm start (agents/training/adversary_fit.py): PPO alone barely moves the

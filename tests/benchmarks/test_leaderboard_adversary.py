@@ -38,9 +38,8 @@ CONFIG = BoardConfig(
 
 
 @pytest.fixture(scope="module")
-def victim():
+def victim(one_torch_thread_per_module):
     """An untrained PPO recommender with sharpened logits (as training would make them)."""
-    torch.set_num_threads(1)
     venv = envs.make_vec(TINY_ENV, 4)
     model = PPO("MlpPolicy", SB3VecEnvAdapter(venv), n_steps=16, batch_size=16, seed=0, device="cpu")
     with torch.no_grad():

@@ -5,13 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from stable_baselines3.common.vec_env import VecMonitor
 
+from advrec_gym.attacks import FGSM, AttackerVectorEnv, Budget, LearnedAdversary, RandomNoise, attack_success_rate
+from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.baselines import RandomPolicy
 from agents.evaluation import evaluate
 from agents.supervised.data import make_log_env
 from agents.supervised.policy import ClickModelPolicy
 from agents.supervised.retrain import drifting_catalogues, run_online
 from agents.supervised.train import TrainConfig, train
+from agents.training import TrainConfig as GameConfig
+from agents.training.adversary_fit import collect_states, fit_adversary
+from agents.training.players import make_adversary
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +62,6 @@ def test_action_logits_are_differentiable_in_the_observation(cat30, trained):
 
 
 def test_env_white_box_attack_moves_the_policy_within_budget(cat30, trained):
-    from advrec_gym.attacks import FGSM
-
     obs = make_log_env(cat30, 16).reset(seed=2)[0]
     policy = ClickModelPolicy(trained, seed=0)
     attacker = FGSM(policy, eps=0.01, norm="inf", embedding_slice=slice(0, 3 * 384))
@@ -74,14 +78,6 @@ def test_env_white_box_attack_moves_the_policy_within_budget(cat30, trained):
 def test_the_learned_adversary_warm_start_targets_the_click_model(cat30, trained):
     # the board's learned adversary against the supervised entry: white-box warm start through the
     # click model (its torch view has no `.device`; the fit must not need one)
-    from stable_baselines3.common.vec_env import VecMonitor
-
-    from advrec_gym.attacks import AttackerVectorEnv, Budget, LearnedAdversary, RandomNoise, attack_success_rate
-    from advrec_gym.sb3_adapter import SB3VecEnvAdapter
-    from agents.training import TrainConfig as GameConfig
-    from agents.training.adversary_fit import collect_states, fit_adversary
-    from agents.training.players import make_adversary
-
     policy, budget, venv = ClickModelPolicy(trained, seed=0), Budget(0.05, "inf"), make_log_env(cat30, 8)
     attacker_env = VecMonitor(SB3VecEnvAdapter(AttackerVectorEnv(policy, env=venv, budget=budget)))
     adversary = make_adversary(GameConfig(attacker_n_steps=8), attacker_env, device="cpu", seed=0)
