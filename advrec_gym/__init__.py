@@ -15,10 +15,7 @@ from advrec_gym.cache import EmbeddingCache, default_cache_dir
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
 from advrec_gym.encoder import TransformerEncoder
-from advrec_gym.engine import Engine, HistoryRates
-from advrec_gym.env import AdvRecEnv
 from advrec_gym.users import UserModel
-from advrec_gym.vector_env import AdvRecVectorEnv
 
 __version__ = "0.1.0"
 
@@ -27,19 +24,15 @@ ENV_IDS = ("AdvRec-v0",)
 if "AdvRec-v0" not in registry:
     register(
         id="AdvRec-v0",
-        entry_point="advrec_gym.env:AdvRecEnv",
-        vector_entry_point="advrec_gym.vector_env:AdvRecVectorEnv",
+        entry_point="advrec_gym.v0.env:AdvRecEnv",
+        vector_entry_point="advrec_gym.v0.vector_env:AdvRecVectorEnv",
         max_episode_steps=100,
     )
 
 __all__ = [
     "ENV_IDS",
-    "AdvRecEnv",
-    "AdvRecVectorEnv",
     "Catalogue",
     "EmbeddingCache",
-    "Engine",
-    "HistoryRates",
     "LogitChoice",
     "TransformerEncoder",
     "UserModel",

@@ -1,6 +1,6 @@
 """The user population: hidden interests and traits, sampled per user from that user's generator.
 
-All user state is held by :class:`~advrec_gym.engine.Engine` in arrays of shape (num_users, ...);
+All user state is held by :class:`the engine` in arrays of shape (num_users, ...);
 this module only describes how a user is drawn at the start of an episode.
 """
 

@@ -18,7 +18,7 @@ from gymnasium import spaces
 
 from advrec_gym._validation import check_float
 from advrec_gym.attacks.budget import Budget
-from advrec_gym.engine import NUM_SCALARS
+from advrec_gym.v0.engine import NUM_SCALARS
 
 
 def make_budget(budget: Budget | None, eps: float | None, norm: str) -> Budget:

@@ -22,7 +22,7 @@ import numpy as np
 
 from advrec_gym._validation import check_choice, check_float, check_int
 from advrec_gym.catalogue import Catalogue
-from advrec_gym.engine import NUM_SCALARS, HistoryRates
+from advrec_gym.v0.engine import NUM_SCALARS, HistoryRates
 
 LOGGING_POLICIES = ("random", "popularity")
 SPLIT_NAMES = ("train", "validation", "test")
@@ -248,7 +248,7 @@ def collect_env_logs(
 
 def make_log_env(catalogue: Catalogue, num_envs: int = 16, max_episode_steps: int = 100, **env_kwargs):
     """A native AdvRec-v0 vector env over ``catalogue`` (extra keyword arguments go to the env)."""
-    from advrec_gym.vector_env import AdvRecVectorEnv
+    from advrec_gym.v0.vector_env import AdvRecVectorEnv
 
     return AdvRecVectorEnv(
         check_int("num_envs", num_envs, low=1), catalogue, max_episode_steps=max_episode_steps, **env_kwargs
@@ -324,7 +324,7 @@ def from_movielens_ratings(
 
 
 def _update_history(obs: np.ndarray, e: np.ndarray, click: float, d: int, rates: HistoryRates) -> None:
-    """One step of the env's observation update (see :class:`~advrec_gym.engine.Engine`), in place."""
+    """One step of the env's observation update (see :class:`~advrec_gym.v0.engine.Engine`), in place."""
     obs[2 * d : 3 * d] += rates.shown * (e - obs[2 * d : 3 * d])
     block = slice(0, d) if click else slice(d, 2 * d)
     obs[block] += (rates.clicked if click else rates.skipped) * (e - obs[block])

@@ -26,7 +26,7 @@ from torch import nn
 
 from advrec_gym._validation import check_float, check_int
 from advrec_gym.encoder import DEFAULT_MODEL_NAME, TransformerEncoder, _pool
-from advrec_gym.engine import NUM_SCALARS
+from advrec_gym.v0.engine import NUM_SCALARS
 from agents.supervised.freezing import FreezeReport, apply_freeze
 
 

@@ -116,7 +116,7 @@ def run_online(
         adversarial: adversarial examples of each re-fine-tuning (default: none).
         seed: seeds the env, the exploration and the re-training.
     """
-    from advrec_gym.vector_env import AdvRecVectorEnv
+    from advrec_gym.v0.vector_env import AdvRecVectorEnv
 
     phases = check_int("phases", phases, low=1)
     num_envs = check_int("num_envs", num_envs, low=1)

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from advrec_gym import AdvRecEnv, AdvRecVectorEnv
+from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
 from agents.baselines import BASELINES, OraclePolicy, PopularityPolicy, RandomPolicy, make_baseline
 from agents.evaluation import evaluate
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 
-from advrec_gym import AdvRecVectorEnv
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+from advrec_gym.v0 import AdvRecVectorEnv
 
 
 @pytest.fixture(scope="module", autouse=True)

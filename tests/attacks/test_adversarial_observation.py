@@ -12,9 +12,9 @@ from gymnasium.vector import AutoresetMode
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from advrec_gym import AdvRecEnv, AdvRecVectorEnv
 from advrec_gym.attacks import FGSM, PGD, Budget, RandomNoise
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
 from advrec_gym.wrappers import AdversarialObservation, VectorAdversarialObservation
 
 EPS = Budget(0.05, "inf")

@@ -9,7 +9,6 @@ from attack_helpers import OBS_DIM, ConstantPolicy
 from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
 
-from advrec_gym import AdvRecVectorEnv
 from advrec_gym.attacks import (
     FGSM,
     AttackReport,
@@ -19,6 +18,7 @@ from advrec_gym.attacks import (
     attack_success_rate,
     evaluate_attack,
 )
+from advrec_gym.v0 import AdvRecVectorEnv
 
 EPS = Budget(0.05, "inf")
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from advrec_gym import AdvRecVectorEnv
 from advrec_gym.attacks import FGSM, PGD, Budget, RandomNoise, attack_success_rate, evaluate_attack
 from advrec_gym.attacks.victim import VictimActor
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+from advrec_gym.v0 import AdvRecVectorEnv
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ from gymnasium.vector import AutoresetMode
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from advrec_gym import AdvRecEnv, AdvRecVectorEnv
 from advrec_gym.attacks import AttackerEnv, AttackerVectorEnv, Budget, LearnedAdversary
 from advrec_gym.attacks.victim import action_probabilities
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
 from advrec_gym.wrappers import AdversarialObservation
 
 EPS = Budget(0.05, "inf")

@@ -138,8 +138,8 @@ def test_attacks_run_on_the_victims_device(victim):
 def test_attack_on_a_cuda_victim(tiny_catalogue, observations):
     from stable_baselines3 import PPO
 
-    from advrec_gym import AdvRecVectorEnv
     from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+    from advrec_gym.v0 import AdvRecVectorEnv
 
     model = PPO("MlpPolicy", SB3VecEnvAdapter(AdvRecVectorEnv(2, catalogue=tiny_catalogue)), seed=0, device="cuda")
     attacker = PGD(model, EPS)

@@ -6,8 +6,9 @@ import gymnasium as gym
 import pytest
 
 import advrec_gym
-from advrec_gym import AdvRecEnv, AdvRecVectorEnv, HistoryRates, LogitChoice, TransformerEncoder, UserModel
-from advrec_gym.options import ENV_KWARGS
+from advrec_gym import LogitChoice, TransformerEncoder, UserModel
+from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv, HistoryRates
+from advrec_gym.v0.options import ENV_KWARGS
 
 TINY = "tiny"  # placeholder for the tiny catalogue fixture (parametrize ids stay readable)
 
@@ -163,4 +164,4 @@ def test_good_kwargs_are_accepted(tiny_catalogue):
     )
     assert env.action_space.shape == (20,)
     assert env.engine.reward_type == "engagement" and env.engine.skip_cost == 0.0
-    assert advrec_gym.AdvRecVectorEnv(2, catalogue=tiny_catalogue, copy=False, max_episode_steps=1).copy is False
+    assert advrec_gym.v0.AdvRecVectorEnv(2, catalogue=tiny_catalogue, copy=False, max_episode_steps=1).copy is False

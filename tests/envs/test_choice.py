@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from advrec_gym import AdvRecEnv, Catalogue, LogitChoice
+from advrec_gym import Catalogue, LogitChoice
+from advrec_gym.v0 import AdvRecEnv
 
 # ---------------------------------------------------------------------------- LogitChoice alone
 # tau = 1, a0 = 0: v_j = affinity_j - fatigue_j + j * log(b); affinities are logs so exp(v) is simple.

@@ -11,8 +11,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from advrec_gym import AdvRecEnv, AdvRecVectorEnv, UserModel
-from advrec_gym.engine import UNIFORM_CHUNK
+from advrec_gym import UserModel
+from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
+from advrec_gym.v0.engine import UNIFORM_CHUNK
 
 
 def _actions(num_steps: int, shape: tuple[int, ...], num_items: int, seed: int) -> np.ndarray:

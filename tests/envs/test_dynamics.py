@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from advrec_gym import AdvRecEnv, AdvRecVectorEnv, Catalogue, HistoryRates, UserModel
+from advrec_gym import Catalogue, UserModel
+from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv, HistoryRates
 
 TRIANGLE = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8]])
 CLICK, SKIP = 1.0 - 1e-12, 0.0

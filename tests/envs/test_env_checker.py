@@ -13,7 +13,7 @@ from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import advrec_gym
-from advrec_gym import AdvRecEnv, AdvRecVectorEnv
+from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
 
 # Each registered id with its default arguments (the shipped catalogue, loaded from the embedding
 # cache) and with a slate.
@@ -47,8 +47,8 @@ def test_sb3_check_env_passes_without_warnings(env_id, kwargs):
 def test_registered_ids_are_the_public_list():
     assert advrec_gym.ENV_IDS == ("AdvRec-v0",)
     spec = gym.spec("AdvRec-v0")
-    assert spec.entry_point == "advrec_gym.env:AdvRecEnv"
-    assert spec.vector_entry_point == "advrec_gym.vector_env:AdvRecVectorEnv"
+    assert spec.entry_point == "advrec_gym.v0.env:AdvRecEnv"
+    assert spec.vector_entry_point == "advrec_gym.v0.vector_env:AdvRecVectorEnv"
     assert spec.max_episode_steps == 100
 
 

@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from advrec_gym import AdvRecVectorEnv
+from advrec_gym.v0 import AdvRecVectorEnv
 
 
 def test_default_env_pickles():

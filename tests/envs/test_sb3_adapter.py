@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 
-from advrec_gym import AdvRecEnv, AdvRecVectorEnv, UserModel
+from advrec_gym import UserModel
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
 from agents.baselines import PopularityPolicy, RandomPolicy
 from agents.evaluation import evaluate
 

@@ -31,8 +31,11 @@ def test_eps_zero_equals_clean_training(make_model, splits30):
     # same predictions (weights agree too, except where Adam rescales float noise: the attention key
     # biases, whose true gradient is zero since softmax ignores a shift shared by all keys)
     np.testing.assert_allclose(predict_logits(mixed, splits30.test), predict_logits(clean, splits30.test), atol=1e-4)
+    # (an element can differ by about 1e-5 after Adam's normalisation of float noise: measured 1.2e-5 on
+    # one of 295,680 weights with torch 2.13 on a 2-core Xeon; 5e-5 still fails for any real difference,
+    # the adversarial run below moves the loss by more than 1e-3)
     for a, b in zip(clean.user_tower.parameters(), mixed.user_tower.parameters(), strict=True):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(a, b, atol=5e-5, rtol=1e-4)
     # and real adversarial examples do change training
     moved = make_model(freeze="top-only", freeze_layers=1)
     r2 = train(moved, splits30.train, splits30.validation, config, AdversarialConfig(rho=0.2, obs_eps=0.01))

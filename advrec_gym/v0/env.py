@@ -12,9 +12,9 @@ from advrec_gym.actions import check_single_action
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
 from advrec_gym.encoder import TransformerEncoder
-from advrec_gym.engine import SCALAR_NAMES, HistoryRates
-from advrec_gym.options import ENV_KWARGS, build_engine, reject_unknown, single_spaces
 from advrec_gym.users import UserModel
+from advrec_gym.v0.engine import SCALAR_NAMES, HistoryRates
+from advrec_gym.v0.options import ENV_KWARGS, build_engine, reject_unknown, single_spaces
 
 
 class AdvRecEnv(gym.Env):
@@ -109,7 +109,7 @@ class AdvRecEnv(gym.Env):
     ## Vectorized environment
 
     ``gym.make_vec("AdvRec-v0", num_envs=N, vectorization_mode="vector_entry_point")`` returns
-    :class:`~advrec_gym.AdvRecVectorEnv`, the same engine with N slots and same-step autoreset.
+    :class:`~advrec_gym.v0.AdvRecVectorEnv`, the same engine with N slots and same-step autoreset.
     Slot ``i`` seeded with ``seed + i`` follows exactly the trajectory of this env seeded with
     ``seed + i`` under the same actions.
 

@@ -13,8 +13,8 @@ from advrec_gym._validation import check_choice, check_float, check_int, did_you
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
 from advrec_gym.encoder import TransformerEncoder
-from advrec_gym.engine import NUM_SCALARS, REWARDS, Engine, HistoryRates
 from advrec_gym.users import UserModel
+from advrec_gym.v0.engine import NUM_SCALARS, REWARDS, Engine, HistoryRates
 
 # The synthetic catalogue built when no catalogue is given (Catalogue.synthetic's defaults).
 DEFAULT_CATALOGUE = {"num_items": 1000, "num_topics": 20, "catalogue_seed": 0}

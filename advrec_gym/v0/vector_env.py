@@ -16,15 +16,15 @@ from advrec_gym.actions import check_batch_actions
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
 from advrec_gym.encoder import TransformerEncoder
-from advrec_gym.engine import SCALAR_NAMES, HistoryRates
-from advrec_gym.options import ENV_KWARGS, build_engine, reject_unknown, single_spaces
 from advrec_gym.users import UserModel
+from advrec_gym.v0.engine import SCALAR_NAMES, HistoryRates
+from advrec_gym.v0.options import ENV_KWARGS, build_engine, reject_unknown, single_spaces
 
 
 class AdvRecVectorEnv(VectorEnv):
-    """``num_envs`` AdvRec users in one batched simulator (see :class:`~advrec_gym.AdvRecEnv` for the manual).
+    """``num_envs`` AdvRec users in one batched simulator (see :class:`~advrec_gym.v0.AdvRecEnv` for the manual).
 
-    Takes the same keyword arguments as :class:`~advrec_gym.AdvRecEnv`, plus:
+    Takes the same keyword arguments as :class:`~advrec_gym.v0.AdvRecEnv`, plus:
 
     Args:
         num_envs: number of users simulated together.
