@@ -7,7 +7,12 @@ from the previous embedding ``e`` and the new one ``e'`` (unit vectors, the reco
 
 * ``"shift"``: ``||e' - e||_2``, the distance from the item's previous embedding;
 * ``"topic"``: ``<e, c> - <e', c>`` with ``c`` the item's topic centroid in the previous catalogue,
-  how far the edit moved the item out of its topic's neighbourhood.
+  how far the edit moved the item out of its topic's neighbourhood;
+* ``"direction"``: ``<e' - e, p>`` with ``p`` a unit **promotional direction** found zero-shot, as
+  :func:`agents.heuristics.clickbait_direction` finds the clickbait one: the mean move of a few
+  generic sentences of no topic when promotional words are added (:func:`promotional_direction`;
+  the threat model's vocabulary is public, the catalogue's labels are never used). A synonym swap
+  moves an embedding as far as a promotional tag does, but not in that direction.
 
 The threshold is calibrated on **benign rewrites** (:func:`benign_rewrites`: synonym substitutions
 from the shipped table, the edits an honest provider makes) at a stated false-positive rate:
@@ -25,13 +30,41 @@ from advrec_gym._validation import check_choice, check_float, check_int
 from advrec_gym.attacks.text.edits import Edit, tokens
 from advrec_gym.attacks.text.vocabulary import SYNONYMS
 
-SCORES = ("shift", "topic")
+SCORES = ("shift", "topic", "direction")
+
+#: generic sentences of no topic for the zero-shot promotional direction
+NEUTRAL_SENTENCES = (
+    "A book about a family. Tags: family, book.",
+    "A film about a small town. Tags: town, film.",
+    "A podcast about work and money. Tags: money, podcast.",
+    "An album recorded by a band on tour. Tags: music, album.",
+)
+PROMOTION_WORDS = ("acclaimed", "award-winning", "must-see")
 
 
-def edit_scores(previous: np.ndarray, current: np.ndarray, score: str = "shift", centroids: np.ndarray | None = None) -> np.ndarray:
+def promotional_direction(encoder, words=PROMOTION_WORDS) -> np.ndarray:
+    """Unit vector of the mean embedding move when ``words`` are added as tags to :data:`NEUTRAL_SENTENCES`."""
+    plain = [tokens(t) for t in NEUTRAL_SENTENCES]
+    promoted = []
+    for toks in plain:
+        for w in words:
+            toks = Edit("tag", 0, w).apply(toks)
+        promoted.append(" ".join(toks))
+    d = encoder.encode(promoted).mean(axis=0) - encoder.encode(list(NEUTRAL_SENTENCES)).mean(axis=0)
+    return (d / np.linalg.norm(d)).astype(np.float32)
+
+
+def edit_scores(
+    previous: np.ndarray,
+    current: np.ndarray,
+    score: str = "shift",
+    centroids: np.ndarray | None = None,
+    direction: np.ndarray | None = None,
+) -> np.ndarray:
     """Per row, the detector's score of the move from ``previous`` to ``current`` (both (n, dim)).
 
-    ``centroids`` (n, dim) holds each row's topic centroid, needed by ``score="topic"``.
+    ``centroids`` (n, dim) holds each row's topic centroid (``score="topic"``); ``direction`` (dim,)
+    the promotional direction (``score="direction"``).
     """
     check_choice("score", score, SCORES)
     prev, cur = np.asarray(previous, np.float64), np.asarray(current, np.float64)
@@ -39,6 +72,10 @@ def edit_scores(previous: np.ndarray, current: np.ndarray, score: str = "shift",
         raise ValueError(f"previous and current must be (n, dim) of one shape, got {prev.shape} and {cur.shape}.")
     if score == "shift":
         return np.linalg.norm(cur - prev, axis=1)
+    if score == "direction":
+        if direction is None or np.shape(direction) != (prev.shape[1],):
+            raise ValueError(f"score='direction' needs direction of shape ({prev.shape[1]},) (promotional_direction).")
+        return (cur - prev) @ np.asarray(direction, np.float64)
     if centroids is None or np.shape(centroids) != prev.shape:
         raise ValueError(f"score='topic' needs centroids of shape {prev.shape} (each row's topic centroid).")
     c = np.asarray(centroids, np.float64)
@@ -53,11 +90,13 @@ class EditDetector:
         score: ``"shift"`` or ``"topic"`` (see the module docstring).
         fpr: the false-positive rate on benign rewrites that :meth:`fit` aims for, in (0, 1).
         threshold: the decision threshold (``None`` until fitted).
+        direction: the promotional direction, for ``score="direction"``.
     """
 
     score: str = "shift"
     fpr: float = 0.05
     threshold: float | None = None
+    direction: np.ndarray | None = None
 
     def __post_init__(self):
         check_choice("score", self.score, SCORES)
@@ -65,7 +104,7 @@ class EditDetector:
 
     def fit(self, previous: np.ndarray, benign: np.ndarray, centroids: np.ndarray | None = None) -> EditDetector:
         """Set the threshold to the ``1 - fpr`` quantile of benign rewrites' scores."""
-        s = edit_scores(previous, benign, self.score, centroids)
+        s = edit_scores(previous, benign, self.score, centroids, self.direction)
         if s.size == 0:
             raise ValueError("fit needs at least one benign rewrite, got none.")
         self.threshold = float(np.quantile(s, 1.0 - self.fpr))
@@ -75,7 +114,7 @@ class EditDetector:
         """Bool per row: the edit is suspicious (an unedited row, ``current == previous``, is never flagged)."""
         if self.threshold is None:
             raise ValueError("the detector has no threshold: set threshold=... or call fit() on benign rewrites first.")
-        s = edit_scores(previous, current, self.score, centroids)
+        s = edit_scores(previous, current, self.score, centroids, self.direction)
         moved = np.any(np.asarray(previous) != np.asarray(current), axis=1)
         return moved & (s > self.threshold)
 

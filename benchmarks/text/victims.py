@@ -18,7 +18,14 @@ from advrec_gym import AdvRecVectorEnv, Catalogue
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.policies import policy_class_and_kwargs
 
-PPO_SETTINGS = {"n_steps": 256, "batch_size": 1024, "n_epochs": 4, "learning_rate": 5e-4, "gamma": 0.99, "ent_coef": 0.0}
+PPO_SETTINGS = {
+    "n_steps": 256,
+    "batch_size": 1024,
+    "n_epochs": 4,
+    "learning_rate": 1e-3,
+    "gamma": 0.99,
+    "ent_coef": 0.0,
+}
 NUM_ENVS = 16
 
 

@@ -35,6 +35,10 @@ def test_topic_score_and_errors():
     cur = unit(np.array([0.0, np.pi / 2]))  # the second item leaves its topic (centroid (1, 0)) entirely
     cents = unit(np.zeros(2))
     assert edit_scores(prev, cur, "topic", cents).tolist() == pytest.approx([0.0, 1.0])
+    # the direction score is the move's projection on the promotional direction
+    assert edit_scores(prev, cur, "direction", direction=np.array([0.0, 1.0])).tolist() == pytest.approx([0.0, 1.0])
+    with pytest.raises(ValueError, match="direction"):
+        edit_scores(prev, cur, "direction")
     with pytest.raises(ValueError, match="centroids"):
         edit_scores(prev, cur, "topic")
     with pytest.raises(ValueError, match="Did you mean 'shift'"):

@@ -115,7 +115,9 @@ class TextAttack:
         subbed: dict[int, set[int]] = {t: set() for t in targets}
         base = encoder.encode([originals[t] for t in targets])
         mass = {t: float(objective.target_mass(t, base[i : i + 1])[0]) for i, t in enumerate(targets)}
-        results = {t: TargetResult(t, originals[t], originals[t], mass_before=mass[t], mass_after=mass[t]) for t in targets}
+        results = {
+            t: TargetResult(t, originals[t], originals[t], mass_before=mass[t], mass_after=mass[t]) for t in targets
+        }
         owners = {text: i for i, text in enumerate(texts)}
         active, out = list(targets), TextAttackResult(list(results.values()))
         for _ in range(self.budget.max_edits):

@@ -124,7 +124,9 @@ class TextBudget:
         else:  # the body may gain synonyms only; the tag list may gain insertable words too
             (body0, tags0), (body1, tags1) = split_tags(original), split_tags(edited)
             if len(words(body1)) != len(words(body0)):
-                return EditCheck(False, n_edits, sim, f"inserts words outside the tag list (insert_at={self.insert_at!r})")
+                return EditCheck(
+                    False, n_edits, sim, f"inserts words outside the tag list (insert_at={self.insert_at!r})"
+                )
             parts = [(body0, body1, synonyms), (tags0, tags1, synonyms | insertable)]
         for before, after, allowed in parts:
             outside = [w for w in new_words(before, after) if w not in allowed]

@@ -128,7 +128,7 @@ def swapped_catalogue(venv: Any, model: Any, catalogue):
     restored on exit.
     """
     engine = venv.unwrapped.engine
-    policy = getattr(model, "policy", model)
+    policy = getattr(model, "policy", model)  # None: only the env's catalogue changes
     old_cat = engine.catalogue
     head = getattr(policy, "action_net", None)
     old = None

@@ -57,7 +57,9 @@ class EncoderView:
         return next(self.transformer.parameters()).device
 
     def tokenize(self, texts: Sequence[str]):
-        tok = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        tok = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
         return tok["input_ids"].to(self.device), tok["attention_mask"].to(self.device)
 
     def embed_tokens(self, ids):

@@ -51,7 +51,11 @@ class GreedyWordSearch(TextAttack):
             vocab = list(self.budget.vocabulary) if self.budget.insert_at != "nowhere" else []
             order = np.random.default_rng([self.seed, row]).permutation(len(vocab))
             vocab = [vocab[i] for i in order]
-            subs = [j for j, tok in enumerate(toks) if self.budget.substitutes(tok)] if "sub" in self.budget.operations else []
+            subs = (
+                [j for j, tok in enumerate(toks) if self.budget.substitutes(tok)]
+                if "sub" in self.budget.operations
+                else []
+            )
             op = "tag" if "tag" in self.budget.operations else "ins"
             deleted = [" ".join(toks[:j] + toks[j + 1 :]) for j in subs]
             added = [" ".join(Edit(op, len(toks), w).apply(toks)) for w in vocab]

@@ -60,7 +60,9 @@ class HotFlipSearch(TextAttack):
 
     def propose(self, row, toks, origin, done, objective, encoder):
         view, budget = encoder.view, self.budget
-        enc = view.tokenizer(toks, is_split_into_words=True, truncation=True, max_length=view.max_length, return_tensors="pt")
+        enc = view.tokenizer(
+            toks, is_split_into_words=True, truncation=True, max_length=view.max_length, return_tensors="pt"
+        )
         word_ids = enc.word_ids(0)
         ids, mask = enc["input_ids"].to(view.device), enc["attention_mask"].to(view.device)
         was_training = view.transformer.training

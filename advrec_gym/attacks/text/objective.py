@@ -38,7 +38,9 @@ class PromotionObjective:
         k: the cut-off of exposure@k.
     """
 
-    def __init__(self, scorer: LinearItemScorer, observations: np.ndarray, embeddings: np.ndarray, targets, k: int = 10):
+    def __init__(
+        self, scorer: LinearItemScorer, observations: np.ndarray, embeddings: np.ndarray, targets, k: int = 10
+    ):
         self.scorer, self.obs, self.k = scorer, np.asarray(observations, dtype=np.float32), int(k)
         self.targets = np.asarray(targets, dtype=np.int64)
         n_items = embeddings.shape[0]
@@ -61,7 +63,11 @@ class PromotionObjective:
         if self._q is None:
             self._q = self.scorer.torch_queries(self.obs).double()
         q = self._q.to(embedding.device)
-        z = q @ embedding.double() + float(self.scorer.bias[row]) - torch.as_tensor(self._log_rest[int(row)], device=q.device)
+        z = (
+            q @ embedding.double()
+            + float(self.scorer.bias[row])
+            - torch.as_tensor(self._log_rest[int(row)], device=q.device)
+        )
         return torch.sigmoid(z).mean()
 
     def report(self, embeddings: np.ndarray) -> dict[str, float]:

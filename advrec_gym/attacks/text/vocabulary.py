@@ -89,7 +89,9 @@ def check_vocabulary(name: str, words: Iterable[str]) -> tuple[str, ...]:
         ValueError: it is empty, or a word is empty or contains whitespace.
     """
     if isinstance(words, str):
-        raise TypeError(f"{name} must be a collection of words, not one string; got {name}={words!r} (use [{words!r}]).")
+        raise TypeError(
+            f"{name} must be a collection of words, not one string; got {name}={words!r} (use [{words!r}])."
+        )
     try:
         items = list(words)
     except TypeError:

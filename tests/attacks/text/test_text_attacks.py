@@ -34,7 +34,9 @@ def probes(n: int = 16, seed: int = 0) -> np.ndarray:
 
 def attack(cat, bow, budget=None, seed=0, cls=GreedyWordSearch):
     budget = budget or TextBudget(targets=TARGETS)
-    objective = PromotionObjective(query_scorer(probes(), np.zeros(cat.num_items)), probes(), cat.embeddings, budget.select_targets(cat, seed))
+    objective = PromotionObjective(
+        query_scorer(probes(), np.zeros(cat.num_items)), probes(), cat.embeddings, budget.select_targets(cat, seed)
+    )
     return cls(budget, seed=seed).run(cat.texts, objective, CandidateEncoder(bow)), objective
 
 
@@ -104,7 +106,9 @@ def test_cell_reencodes_the_edited_rows_only(bow, make_catalogue, tmp_path):
     scorer = query_scorer(probes(), np.zeros(cat.num_items))
     enc = CandidateEncoder(bow)
     bow.calls.clear()
-    edited, stats = text_attack_cell(scorer, cat, TextBudget(targets=TARGETS), 0, encoder=enc, probes=probes(), cache_dir=tmp_path)
+    edited, stats = text_attack_cell(
+        scorer, cat, TextBudget(targets=TARGETS), 0, encoder=enc, probes=probes(), cache_dir=tmp_path
+    )
     others = {text for i, text in enumerate(cat.texts) if i not in TARGETS}
     encoded = [text for call in bow.calls for text in call]
     assert encoded and not others & set(encoded)  # no other item's text ever reached the encoder
@@ -116,7 +120,9 @@ def test_cell_reencodes_the_edited_rows_only(bow, make_catalogue, tmp_path):
     assert np.array_equal(edited.user_embeddings, cat.embeddings)  # the users' items are unchanged
     assert np.array_equal(edited.quality, cat.quality) and np.array_equal(edited.appeal, cat.appeal)
     assert stats["after"]["mass"] > stats["before"]["mass"]
-    assert stats["shift_l2"] == pytest.approx(np.linalg.norm(edited.embeddings[list(TARGETS)] - cat.embeddings[list(TARGETS)], axis=1).tolist(), rel=1e-5)
+    assert stats["shift_l2"] == pytest.approx(
+        np.linalg.norm(edited.embeddings[list(TARGETS)] - cat.embeddings[list(TARGETS)], axis=1).tolist(), rel=1e-5
+    )
 
 
 def test_hotflip_needs_the_tokens(bow, make_catalogue):
@@ -133,7 +139,9 @@ def test_shifts_in_eps_ball_units():
     assert s["linf"][0] == pytest.approx(0.6) and s["l2"][0] == pytest.approx(np.sqrt(0.4))
     # one user: item 1 shown and skipped, then item 0. Before the second event the skipped block holds
     # 0.3 e_1 and the shown block 0.5 e_1, so the observation moves by 0.3 d and 0.5 d there.
-    out = observation_shift(clean, edited, np.array([1, 0]), np.array([0, 0]), np.zeros(2), np.array([True, False]), dim=3)
+    out = observation_shift(
+        clean, edited, np.array([1, 0]), np.array([0, 0]), np.zeros(2), np.array([True, False]), dim=3
+    )
     assert out["linf"].tolist() == pytest.approx([0.0, 0.5 * 0.6], abs=1e-6)
     assert out["l2"][1] == pytest.approx(np.sqrt(0.3**2 + 0.5**2) * np.sqrt(0.4), rel=1e-5)
     assert share_within(out["linf"], [0.1, 0.5]) == {"0.1": 0.5, "0.5": 1.0}
