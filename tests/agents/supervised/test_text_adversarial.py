@@ -37,6 +37,7 @@ def test_bad_config():
         TextAdversarialConfig(rho=0.2, pool={0: ("x",)}, consistency=-1.0)
 
 
+@pytest.mark.slow
 def test_rho_zero_is_clean_training(make_model, splits30):
     a, b = make_model(seed=0), make_model(seed=0)
     data = splits30.train.subset(np.arange(256))
@@ -46,6 +47,7 @@ def test_rho_zero_is_clean_training(make_model, splits30):
         assert torch.equal(x, y), name
 
 
+@pytest.mark.slow
 def test_consistency_pulls_rewrites_to_their_originals(make_model, splits30, cat30):
     rows = list(range(0, 30, 2))  # half the items get adversarial-looking rewrites in training
     pool = {r: (promoted(cat30.texts[r]),) for r in rows}
@@ -62,6 +64,7 @@ def test_consistency_pulls_rewrites_to_their_originals(make_model, splits30, cat
     assert gap_defended < 0.85 * gap_clean and gap_defended < 0.85 * gap0
 
 
+@pytest.mark.slow
 def test_attack_pool_rewrites_against_the_model(make_model, splits30):
     model = make_model(seed=0)
     attack = GreedyWordSearch(TextBudget(max_edits=1, min_similarity=0.5), positions=1, words=2)
