@@ -271,9 +271,6 @@ def main(argv=None) -> int:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads": 1},
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
-    if args.out.exists():  # keep the other section's numbers when only one section runs
-        old = json.loads(args.out.read_text())
-        payload.update({k: old[k] for k in ("attacks", "finetune") if k in old and k not in args.sections})
     stamp = {"command": payload["command"], "provenance": payload["provenance"]}
     if "attacks" in args.sections:
         payload["attacks"] = {**stamp, **attacks_section(args, log)}
@@ -283,6 +280,9 @@ def main(argv=None) -> int:
         payload["finetune"] = {**stamp, **finetune_defence.run(log=log, **quick)}
         print(finetune_defence.table(payload["finetune"]))
     payload["wall_seconds"] = time.perf_counter() - start
+    if args.out.exists():  # keep the other section's numbers (each section carries its own command and commit)
+        old = json.loads(args.out.read_text())
+        payload.update({k: old[k] for k in ("attacks", "finetune") if k in old and k not in args.sections})
     atomic_write_bytes(args.out, (json.dumps(payload, indent=1, default=float) + "\n").encode())
     log(f"wrote {args.out} ({payload['wall_seconds']:.0f} s)")
     return 0

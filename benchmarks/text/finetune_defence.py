@@ -1,6 +1,6 @@
 """Defence (a) of the text track: the supervised click model's item encoder fine-tuned against edited texts.
 
-Setting (small, for 2 CPU cores): a 200-item AdvRec-v1-style catalogue (clickbait / quality / regular
+Setting (small, for 2 CPU cores): a 100-item AdvRec-v1-style catalogue (clickbait / quality / regular
 texts), click logs of AdvRec-v0 users under a random logging policy (the supervised route's data;
 its user tower reads v0's observation layout), split by user. Rows:
 
@@ -32,9 +32,9 @@ from agents.supervised.model import TwoTowerClickModel
 from agents.supervised.text_adversarial import TextAdversarialConfig, attack_pool, click_model_scorer
 from agents.supervised.train import TrainConfig, train
 
-SETTINGS = {"num_items": 200, "num_topics": 10, "log_steps": 2000, "max_length": 64, "epochs": 2, "freeze_layers": 1,
-            "pool_items": 40, "pool_edits": 2, "targets": 10, "max_edits": 3, "candidates": 8, "rhos": (0.1, 0.2),
-            "consistency": 1.0, "seed": 0}  # fmt: skip
+SETTINGS = {"num_items": 100, "num_topics": 10, "log_steps": 2500, "max_length": 64, "epochs": 3, "batch_size": 64,
+            "freeze_layers": 1, "pool_items": 30, "pool_edits": 2, "targets": 8, "max_edits": 3, "candidates": 6,
+            "rhos": (0.1, 0.2), "consistency": 1.0, "seed": 0}  # fmt: skip
 
 
 def _attack(model, texts_rows, probes, budget, seed):
@@ -62,7 +62,7 @@ def run(log=print, **overrides) -> dict:
     rest = np.setdiff1d(np.arange(cat.num_items), targets)
     pool_rows = np.sort(rng.choice(rest, size=s["pool_items"], replace=False))
     probes, users = splits.validation.observations[:256], splits.test.observations[:1024]
-    cfg = TrainConfig(epochs=s["epochs"], batch_size=256, patience=2, progress=False, seed=s["seed"])
+    cfg = TrainConfig(epochs=s["epochs"], batch_size=s["batch_size"], patience=2, progress=False, seed=s["seed"])
 
     def model(freeze):
         return TwoTowerClickModel.for_catalogue(cat, max_length=s["max_length"], freeze=freeze,
