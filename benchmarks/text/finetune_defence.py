@@ -33,7 +33,7 @@ from agents.supervised.text_adversarial import TextAdversarialConfig, attack_poo
 from agents.supervised.train import TrainConfig, train
 
 SETTINGS = {"num_items": 100, "num_topics": 10, "log_steps": 2500, "max_length": 64, "epochs": 3, "batch_size": 64,
-            "freeze_layers": 1, "pool_items": 30, "pool_edits": 2, "targets": 8, "max_edits": 3, "candidates": 6,
+            "freeze_layers": 1, "pool_items": 16, "pool_edits": 2, "targets": 6, "max_edits": 3, "candidates": 4,
             "rhos": (0.1, 0.2), "consistency": 1.0, "seed": 0}  # fmt: skip
 
 

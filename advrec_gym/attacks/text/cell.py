@@ -125,7 +125,8 @@ def swapped_catalogue(venv: Any, model: Any, catalogue):
 
     The engine's items change what the recommender observes (``Engine.set_catalogue``); an
     item-embedding policy's head gets the new embeddings and keeps its learned biases. Both are
-    restored on exit.
+    restored on exit. (``set_item_embeddings`` makes a new bias parameter: evaluate inside the block,
+    and build a new optimizer before training the model again.)
     """
     engine = venv.unwrapped.engine
     policy = getattr(model, "policy", model)  # None: only the env's catalogue changes
@@ -134,7 +135,7 @@ def swapped_catalogue(venv: Any, model: Any, catalogue):
     old = None
     if head is not None and hasattr(policy, "set_item_embeddings"):
         old = (head.item_embeddings.detach().cpu().numpy().copy(), head.bias.detach().cpu().numpy().copy())
-        policy.set_item_embeddings(catalogue.embeddings, item_bias=old[1])
+        policy.set_item_embeddings(np.array(catalogue.embeddings), item_bias=old[1])
     engine.set_catalogue(catalogue)
     try:
         yield

@@ -145,3 +145,46 @@ def test_shifts_in_eps_ball_units():
     assert out["linf"].tolist() == pytest.approx([0.0, 0.5 * 0.6], abs=1e-6)
     assert out["l2"][1] == pytest.approx(np.sqrt(0.3**2 + 0.5**2) * np.sqrt(0.4), rel=1e-5)
     assert share_within(out["linf"], [0.1, 0.5]) == {"0.1": 0.5, "0.5": 1.0}
+
+
+def test_cell_bad_input(bow, make_catalogue):
+    cat = make_catalogue(bow)
+    scorer = query_scorer(probes(), np.zeros(cat.num_items))
+    with pytest.raises(TypeError, match="budget must be an advrec_gym.attacks.text.TextBudget"):
+        text_attack_cell(scorer, cat, {"max_edits": 3}, 0, encoder=bow, probes=probes())
+    with pytest.raises(ValueError, match="Did you mean 'hotflip'"):
+        text_attack_cell(scorer, cat, TextBudget(targets=TARGETS), 0, attack="hotflp", encoder=bow, probes=probes())
+    with pytest.raises(ValueError, match="seed"):
+        text_attack_cell(scorer, cat, TextBudget(targets=TARGETS), -1, encoder=bow, probes=probes())
+    with pytest.raises(ValueError, match=r"targets must be catalogue rows in \[0, 23\]"):
+        text_attack_cell(scorer, cat, TextBudget(targets=(99,)), 0, encoder=bow, probes=probes())
+    with pytest.raises(ValueError, match="one row per entry of rows"):
+        scorer.scores(probes(), np.zeros((2, 32), np.float32), np.array([0]))
+
+
+def test_policy_scorer_matches_the_policy(tiny_catalogue):
+    """The scorer of a PPO item-embedding policy reproduces its logits; an MlpPolicy is refused."""
+    import torch
+    from stable_baselines3 import PPO
+
+    from advrec_gym.attacks.text import policy_scorer
+    from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+    from advrec_gym.v0 import AdvRecVectorEnv
+    from agents.policies import policy_class_and_kwargs
+
+    venv = SB3VecEnvAdapter(AdvRecVectorEnv(2, catalogue=tiny_catalogue, max_episode_steps=10))
+    cls, kw = policy_class_and_kwargs("item_embedding", tiny_catalogue.embeddings)
+    model = PPO(cls, venv, policy_kwargs=kw, n_steps=8, batch_size=8, seed=0, device="cpu")
+    with torch.no_grad():
+        model.policy.action_net.bias.copy_(torch.linspace(-1, 1, tiny_catalogue.num_items))
+    obs = np.random.default_rng(0).uniform(-0.2, 0.2, (5, venv.observation_space.shape[0])).astype(np.float32)
+    scorer = policy_scorer(model)
+    rows = np.arange(tiny_catalogue.num_items)
+    with torch.no_grad():
+        logits = model.policy.get_distribution(torch.as_tensor(obs)).distribution.logits.numpy()
+    s = scorer.scores(obs, tiny_catalogue.embeddings, rows)
+    # softmax(scores) is the policy's distribution (logits are normalised scores)
+    assert np.allclose(s - s.max(1, keepdims=True) - np.log(np.exp(s - s.max(1, keepdims=True)).sum(1, keepdims=True)), logits, atol=1e-4)
+    mlp = PPO("MlpPolicy", venv, n_steps=8, batch_size=8, seed=0, device="cpu")
+    with pytest.raises(TypeError, match="item-embedding head"):
+        policy_scorer(mlp)
