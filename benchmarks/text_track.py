@@ -21,6 +21,7 @@ Victims and candidate encodings are cached under ``--work-dir``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -298,8 +299,16 @@ def attacks_section(args, log) -> dict:
     )  # the attacker's items: one set for all seeds
     log(f"targets (rows): {targets.tolist()}  kinds: {[catalogue.kinds[t] for t in targets]}")
     per_seed = []
-    for seed in args.seeds:
+    keys = ("steps", "episodes", "budgets", "hotflip_budget", "share", "min_similarity", "probe_users")
+    spec = json.dumps({k: getattr(args, k) for k in keys}, sort_keys=True)
+    for seed in args.seeds:  # each seed's cells are cached, so a run resumes (and more seeds can be added)
+        cached = args.work_dir / "cells" / f"seed{seed}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}.json"
+        if cached.exists():
+            per_seed.append(json.loads(cached.read_text()))
+            log(f"  seed {seed}: reused {cached}")
+            continue
         per_seed.append(seed_run(seed, args, catalogue, encoder, targets, log))
+        atomic_write_bytes(cached, json.dumps(per_seed[-1], default=float).encode())
         encoder.save(memo)
     summary, table = summary_tables(per_seed, args)
     det = detector_section(catalogue, encoder, per_seed, targets, max(args.budgets), log)
