@@ -219,8 +219,16 @@ def summary_tables(per_seed, args) -> tuple[dict, str]:
     lines.append(f"{'cell':11s} " + " ".join(f"{m:>22s}" for m in metrics))
     for name in names:
         summary[name] = {m: summarize([run["cells"][name][m] for run in per_seed]) for m in metrics}
-        summary[name]["return_drop"] = summarize(
-            [run["cells"]["clean"]["return"] - run["cells"][name]["return"] for run in per_seed]
+        clean = [run["cells"]["clean"] for run in per_seed]
+        cell = [run["cells"][name] for run in per_seed]
+        # paired per seed (same victim, same evaluation users), then summarised over seeds
+        summary[name]["return_drop"] = summarize([c["return"] - a["return"] for c, a in zip(clean, cell, strict=True)])
+        summary[name]["mass_ratio"] = summarize([a["mass"] / c["mass"] for c, a in zip(clean, cell, strict=True)])
+        summary[name]["exposure_gain"] = summarize(
+            [a["exposure@10"] - c["exposure@10"] for c, a in zip(clean, cell, strict=True)]
+        )
+        summary[name]["target_shown_ratio"] = summarize(
+            [a["target_shown"] / max(c["target_shown"], 1e-12) for c, a in zip(clean, cell, strict=True)]
         )
         digits = {
             "return": 2,
@@ -231,6 +239,14 @@ def summary_tables(per_seed, args) -> tuple[dict, str]:
             "target_clicks": 4,
         }
         lines.append(f"{name:11s} " + " ".join(f"{fmt(summary[name][m], digits[m]):>22s}" for m in metrics))
+    lines.append("")
+    lines.append("paired per seed (attacked vs clean, same victim and users): medians over seeds [95% bootstrap CI]")
+    lines.append(
+        f"{'cell':11s} {'return drop':>22s} {'mass ratio':>22s} {'exposure@10 gain':>22s} {'target shown ratio':>22s}"
+    )
+    for name in names[1:]:
+        keys = ("return_drop", "mass_ratio", "exposure_gain", "target_shown_ratio")
+        lines.append(f"{name:11s} " + " ".join(f"{fmt(summary[name][k], 3):>22s}" for k in keys))
     lines.append("")
     lines.append("edit shift vs the eps-ball grid (medians over edited items / affected steps, all seeds)")
     lines.append(f"{'cell':11s} {'item Linf':>9s} {'item L2':>8s} {'obs Linf':>9s} {'obs L2':>7s}  "
