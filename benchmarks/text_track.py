@@ -212,6 +212,18 @@ def detector_section(catalogue, encoder, per_seed, targets, max_edits, log) -> d
     return out
 
 
+def _slim(run: dict) -> dict:
+    """A seed's cells for the committed JSON: the raw per-step shifts and edited embeddings stay in the work dir."""
+    cells = {name: {k: v for k, v in cell.items() if k != "edited_embeddings"} for name, cell in run["cells"].items()}
+    shifts = {}
+    for name, sh in run["shifts"].items():
+        shifts[name] = {k: v for k, v in sh.items() if not k.startswith("obs_")}
+        for k in ("obs_linf_affected", "obs_l2_affected"):
+            v = np.asarray(sh[k])
+            shifts[name][k + "_quantiles"] = np.percentile(v, [5, 25, 50, 75, 95]).tolist() if v.size else []
+    return {"cells": cells, "shifts": shifts, "transfer": run["transfer"]}
+
+
 def summary_tables(per_seed, args) -> tuple[dict, str]:
     names = list(per_seed[0]["cells"])
     metrics = ("return", "low_quality_shown", "mass", "exposure@10", "target_shown", "target_clicks")
@@ -338,10 +350,7 @@ def attacks_section(args, log) -> dict:
             name: {m: summarize([run["transfer"][name][m] for run in per_seed]) for m in per_seed[0]["transfer"][name]}
             for name in per_seed[0]["transfer"]
         },  # fmt: skip
-        "per_seed": [
-            {"seed": s, **{k: run[k] for k in ("cells", "shifts", "transfer")}}
-            for s, run in zip(args.seeds, per_seed, strict=True)
-        ],
+        "per_seed": [{"seed": s, **_slim(run)} for s, run in zip(args.seeds, per_seed, strict=True)],
         "encoder": encoder.stats(),
     }
 
