@@ -184,7 +184,11 @@ def test_policy_scorer_matches_the_policy(tiny_catalogue):
         logits = model.policy.get_distribution(torch.as_tensor(obs)).distribution.logits.numpy()
     s = scorer.scores(obs, tiny_catalogue.embeddings, rows)
     # softmax(scores) is the policy's distribution (logits are normalised scores)
-    assert np.allclose(s - s.max(1, keepdims=True) - np.log(np.exp(s - s.max(1, keepdims=True)).sum(1, keepdims=True)), logits, atol=1e-4)
+    assert np.allclose(
+        s - s.max(1, keepdims=True) - np.log(np.exp(s - s.max(1, keepdims=True)).sum(1, keepdims=True)),
+        logits,
+        atol=1e-4,
+    )
     mlp = PPO("MlpPolicy", venv, n_steps=8, batch_size=8, seed=0, device="cpu")
     with pytest.raises(TypeError, match="item-embedding head"):
         policy_scorer(mlp)
