@@ -149,6 +149,7 @@ def run_eval_cell(config: BoardConfig, cell: EvalCell, out: Path, trained: dict,
     """
     from advrec_gym.attacks import Budget
 
+    start = time.perf_counter()
     row, attack = cell.row, cell.attack
     artifact = None if trained["artifact"] is None else out / trained["artifact"]
     spec = eval_spec(config, cell)
@@ -168,7 +169,8 @@ def run_eval_cell(config: BoardConfig, cell: EvalCell, out: Path, trained: dict,
             }
             for m in config.modes
         ]
-        write_cell(eval_path(out, cell), "eval", spec, {"records": records, "adversary": None, **model})
+        payload = {"records": records, "adversary": None, "wall_s": 0.0, **model}
+        write_cell(eval_path(out, cell), "eval", spec, payload)
         return
     venv = envs.make_vec(config.env, config.slots)
     budget = Budget(cell.eps, config.norm) if attack != NATURAL else None
@@ -221,7 +223,9 @@ def run_eval_cell(config: BoardConfig, cell: EvalCell, out: Path, trained: dict,
             record["block_norms"] = [round(float(x), 6) for x in norms]
             record["block_dim"] = int(np.asarray(venv.unwrapped.catalogue.embeddings).shape[1])
         records.append(record)
-    write_cell(eval_path(out, cell), "eval", spec, {"records": records, "adversary": adversary_cost, **model})
+    # the whole cell's cost (loading, the adversary's training if any, every mode and evaluation seed)
+    payload = {"records": records, "adversary": adversary_cost, "wall_s": round(time.perf_counter() - start, 3)}
+    write_cell(eval_path(out, cell), "eval", spec, {**payload, **model})
 
 
 def compact(values: np.ndarray) -> list[int | float]:

@@ -67,6 +67,17 @@ def plot(config: BoardConfig, table: list[dict], records: list[dict], path: str 
         import matplotlib.pyplot as plt
     except ImportError:
         return False
+    fig = figure(config, table, records)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return True
+
+
+def figure(config: BoardConfig, table: list[dict], records: list[dict]):
+    """The figure as a matplotlib ``Figure`` (needs matplotlib; :func:`plot` saves it)."""
+    import matplotlib.pyplot as plt
 
     modes = list(config.modes)
     norm = "L-inf" if config.norm == "inf" else "L2"
@@ -108,14 +119,11 @@ def plot(config: BoardConfig, table: list[dict], records: list[dict], path: str 
         ax.grid(alpha=0.3)
         if scale is not None:
             top = ax.secondary_xaxis("top", functions=(lambda e: e * scale, lambda f: f / scale))
-            top.set_xlabel(f"eps as a fraction of a history block's L2 norm ({block_norm:.3g})", fontsize=8)
+            source = "config" if config.block_norm is not None else "measured on the natural cells"
+            top.set_xlabel(f"eps as a fraction of a history block's L2 norm ({block_norm:.3g}, {source})", fontsize=8)
     seeds = len(config.train_seeds)
     axes[0][0].set_ylabel(f"worst-case return (clicks per episode)\nmedian over {seeds} training seeds, 95% CI")
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     fig.suptitle(f"AdvRec leaderboard ({config.name}, {config.env.env_id}): worst case over attacks", fontsize=11)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return True
+    return fig

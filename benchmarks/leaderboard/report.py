@@ -25,7 +25,7 @@ from benchmarks.leaderboard.figures import plot
 from benchmarks.leaderboard.protocol import ENTRIES, MIN_EVAL_EPISODES, MIN_TRAIN_SEEDS, BoardConfig
 from benchmarks.leaderboard.results import atomic_write_bytes, git_commit
 from benchmarks.leaderboard.runner import BoardData
-from benchmarks.leaderboard.stats import ALPHA, CONFIDENCE, RESAMPLES
+from benchmarks.leaderboard.stats import ALPHA, CONFIDENCE, EXACT_UP_TO, RESAMPLES
 
 STAT_FIELDS = ("median", "q25", "q75", "ci_low", "ci_high")
 NOT_A_NUMBER = ("n/a", "not scored")
@@ -164,6 +164,7 @@ def write_report(
         "table": [_jsonable(t) for t in table],
         "records": [{k: v for k, v in r.items() if k != "episode_returns"} for r in data.records],
         "training": data.training,
+        "compute": compute(data),
     }
     atomic_write_bytes(paths["json"], (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode())
     drawn = plot(data.config, table, data.records, paths["png"])
@@ -311,15 +312,57 @@ def markdown(data: BoardData, table: list[dict], info: dict, figure: bool = True
             "checksum differs from the current one (a retraining from the same spec and code commit, e.g. on another "
             "machine): the same model by the board's definition, not bit for bit."
         )
+    n = len(c.train_seeds)
+    smallest = 2 / 2**n if n <= EXACT_UP_TO else 1 / (1 + RESAMPLES)
+    lines.append(
+        f"- With {n} training seeds the smallest p-value the test can give is {smallest:.3g}"
+        + (": no pair can be separated at 5%." if smallest >= ALPHA else ".")
+    )
     for entry in c.entry_names():
         lines.append(f"- `{entry}`: {ENTRIES[entry].description}.")
     if data.missing:
         lines += ["", f"**{len(data.missing)} cells missing** (the board is incomplete)."]
+    lines += ["", *_compute_lines(data)]
     if figure:
         lines += ["", "![worst-case return vs eps](leaderboard.png)", ""]
     else:
         lines += ["", "(No figure: matplotlib is not installed; `pip install 'advrec-gym[plot]'`.)", ""]
     return "\n".join(lines)
+
+
+def compute(data: BoardData) -> dict:
+    """The measured cost of the board's cells: worker seconds by stage (training, learned cells, other eval cells)."""
+    scored = [c for c in data.eval_costs if c["scored"]]  # n/a cells are written without any work
+    stages = {
+        "train (trained entries)": [t["wall_s"] for t in data.training if t["artifact"] is not None],
+        "eval (learned adversary, with its training)": [c["wall_s"] for c in scored if c["attack"] == "learned"],
+        "eval (the other cells)": [c["wall_s"] for c in scored if c["attack"] != "learned"],
+    }
+    return {
+        k: {
+            "cells": len(v),
+            "worker_s": round(float(sum(v)), 1),
+            "median_s": round(float(np.median(v)), 3) if v else None,
+        }
+        for k, v in stages.items()
+    }
+
+
+def _compute_lines(data: BoardData) -> list[str]:
+    stages = compute(data)
+    total = sum(v["worker_s"] for v in stages.values())
+    lines = ["## Compute (measured on the cells)", "", "| stage | cells | worker seconds | median s per cell |"]
+    lines.append("| --- | --- | --- | --- |")
+    for name, v in stages.items():
+        median = "-" if v["median_s"] is None else f"{v['median_s']:.1f}"
+        lines.append(f"| {name} | {v['cells']:,} | {v['worker_s']:,.0f} | {median} |")
+    lines += [
+        "",
+        f"In all {total:,.0f} worker seconds ({total / 3600:.2f} h; the wall time is about this over the workers "
+        "when they are kept busy). Cells that do not apply to a row (n/a) cost nothing and are not counted.",
+        "",
+    ]
+    return lines
 
 
 def _iqr(s: Stat) -> str:

@@ -176,6 +176,7 @@ _RECORD_FIELDS = {
 _EVAL_FIELDS = {
     "records": list,
     "adversary": (dict, type(None)),
+    "wall_s": (int, float),
     "artifact_sha256": (str, type(None)),
     "model_commit": str,
 }
@@ -205,6 +206,8 @@ def validate_payload(kind: str, payload: Any, path: str | os.PathLike = "<payloa
         if payload["env_steps"] < 0 or not _finite(payload["wall_s"]) or payload["wall_s"] < 0:
             fail("env_steps and wall_s must be finite and >= 0")
         return
+    if not _finite(payload["wall_s"]) or payload["wall_s"] < 0:
+        fail("wall_s must be finite and >= 0")
     if not payload["records"]:
         fail("no records")
     for i, rec in enumerate(payload["records"]):

@@ -100,6 +100,8 @@ class BoardData:
     model_commits: dict[str, int] = field(default_factory=dict)
     #: eval cells that scored an artifact whose checksum differs from the train cell's current one
     rescored_models: int = 0
+    #: one per eval cell: row, train_seed, attack, eps and its wall seconds (with the adversary's training)
+    eval_costs: list[dict] = field(default_factory=list)
 
     @property
     def all_commits(self) -> list[str]:
@@ -238,7 +240,7 @@ def collect(config: BoardConfig, out: str | os.PathLike) -> BoardData:
         shas[cell] = doc["payload"]["artifact_sha256"]
         commits[cell_code_commit(doc)] += 1
         training.append({**_row_fields(cell.row, cell.seed), **doc["payload"]})
-    rescored = 0
+    rescored, costs = 0, []
     for cell in eval_cells(config):
         doc = _read(cells.eval_path(out, cell), "eval", cells.eval_spec(config, cell), cell, missing, problems)
         if doc is None:
@@ -251,7 +253,10 @@ def collect(config: BoardConfig, out: str | os.PathLike) -> BoardData:
             rescored += 1
         for rec in payload["records"]:
             records.append({**_row_fields(cell.row, cell.seed), **rec, "adversary": payload["adversary"]})
-    return BoardData(config, records, training, missing, problems, dict(commits), dict(model_commits), rescored)
+        scored = any(r["applicable"] for r in payload["records"])  # an n/a cell costs nothing
+        cost = {"attack": cell.attack, "eps": cell.eps, "scored": scored, "wall_s": payload["wall_s"]}
+        costs.append({**_row_fields(cell.row, cell.seed), **cost})
+    return BoardData(config, records, training, missing, problems, dict(commits), dict(model_commits), rescored, costs)
 
 
 def _read(path: Path, kind: str, spec: dict, cell, missing: list, problems: list) -> dict | None:

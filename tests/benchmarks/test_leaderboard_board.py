@@ -75,6 +75,12 @@ def test_the_board_runs_and_its_table_has_every_column(board):
     # returns stay in the cell files
     assert len(doc["records"]) == NUM_EVAL_CELLS * 2 and len(doc["training"]) == 6
     assert "episode_returns" not in doc["records"][0] and list(doc["cell_commits"].values()) == [NUM_CELLS]
+    # measured cost: LinUCB's 2 trainings; the learned adversary against random and LinUCB (2 seeds x 2
+    # eps); natural for 3 rows x 2 seeds plus random noise for 2 rows x 2 x 2 (fgsm and the oracle: n/a)
+    cost = doc["compute"]
+    assert cost["train (trained entries)"]["cells"] == 2
+    assert cost["eval (learned adversary, with its training)"]["cells"] == 8
+    assert cost["eval (the other cells)"]["cells"] == 6 + 8 and cost["eval (the other cells)"]["worker_s"] > 0
     assert doc["stamp"]["command"] == "pytest tiny board" and doc["stamp"]["machine"]
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # anyone can recompute the table from the JSON's records
