@@ -268,6 +268,10 @@ def test_cli_report_only_refuses_bad_files_and_rebuilds_a_good_board(board, tmp_
     assert json.loads((out / "leaderboard.json").read_text())["stamp"]["command"] == (
         f"advrec leaderboard --out {out} --config {config_file} --report-only"
     )
+    with pytest.raises(ValueError, match="--report-only computes nothing"):
+        command.run(_cli_args(config=config_file, out=out, report_only=True, commit_cells=True))
+    with pytest.raises(ValueError, match="--commit-cells needs --out inside"):  # before any work
+        command.run(_cli_args(config=config_file, out=out, commit_cells=True))
     shutil.rmtree(out / "runs")  # the report needs the cell files only, no model
     assert command.run(_cli_args(config=config_file, out=out, report_only=True)) == 0
     (out / "cells/eval/random/seed-1/none@0.json").write_text("{")

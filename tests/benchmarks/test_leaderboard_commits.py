@@ -43,7 +43,7 @@ def test_the_code_commit_ignores_results_and_prose(repo):
     assert code_commit(repo.parent) == "unknown"  # not a git checkout
 
 
-def test_finished_cells_are_committed_in_batches_and_nothing_else_goes_with_them(repo):
+def test_finished_cells_are_committed_in_batches_without_other_staged_files(repo):
     (repo / "code.py").write_text("x = 3\n")
     _git(repo, "add", "code.py")  # staged by someone else: must not ride along
     cells = repo / "benchmarks" / "results" / "cells"
