@@ -229,9 +229,14 @@ def markdown(data: BoardData, table: list[dict], info: dict, figure: bool = True
         f"Each cell: the median over {len(c.train_seeds)} training seeds [its {CONFIDENCE:.0%} percentile-bootstrap CI, "
         f"{RESAMPLES:,} resamples of the training seeds, the unit of replication]; IQRs are in the CSV and JSON. "
         f"Each trained policy is scored on {len(c.eval_seeds)} evaluation seed(s) x {c.episodes} episodes = "
-        f"{episodes} episodes, the same users for every row (users disjoint from training"
-        + (", one episode per user" if c.slots == c.episodes else "")
-        + f"). Budget: {norm}, main eps {main:g} (grid {', '.join(f'{e:g}' for e in c.eps_grid)}) in raw embedding "
+        f"{episodes} episodes on users disjoint from training, "
+        + (
+            "one episode per user: the same users for every row"
+            if c.slots == c.episodes
+            else f"{c.slots} users at a time playing several episodes each (the same users for every row only "
+            "if the env's randomness per episode does not depend on the policy)"
+        )
+        + f". Budget: {norm}, main eps {main:g} (grid {', '.join(f'{e:g}' for e in c.eps_grid)}) in raw embedding "
         f"units. Env: {c.env.num_items} items / {c.env.num_topics} topics"
         + ("" if c.env.random_embedding_dim is None else f" (random {c.env.random_embedding_dim}-d embeddings)")
         + f"; PPO {c.train_steps:,} steps, LinUCB {c.bandit_steps:,} steps, learned adversary {c.adversary_steps:,} steps"
