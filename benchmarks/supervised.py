@@ -105,8 +105,8 @@ def run(args) -> dict:
     import torch
 
     from advrec_gym import Catalogue, TransformerEncoder
+    from advrec_gym.evaluation import evaluate
     from agents.baselines import PopularityPolicy, RandomPolicy
-    from agents.evaluation import evaluate
     from agents.supervised.adversarial import AdversarialConfig
     from agents.supervised.data import collect_env_logs, make_log_env, split_by_user
     from agents.supervised.evaluate import evaluate_model

@@ -137,18 +137,14 @@ def references(args, tuned: dict, log) -> dict:
             {"budget_value": tuned["planner"]["budget_value"]},
         ),
     ):
-        rows.append(
-            _row(name, evaluate(venv, policy, episodes=args.episodes, seed=EVAL_SEED), **settings)
-        )
+        rows.append(_row(name, evaluate(venv, policy, episodes=args.episodes, seed=EVAL_SEED), **settings))
         log(f"{name}: {rows[-1]['return_mean']:.2f}")
     grid = []
     for lam in PLANNER_GRID:
         grid.append(
             _row(
                 "planner grid",
-                evaluate(
-                    venv, PlanningOracle(venv, lam), episodes=args.episodes // 2, seed=EVAL_SEED
-                ),
+                evaluate(venv, PlanningOracle(venv, lam), episodes=args.episodes // 2, seed=EVAL_SEED),
                 budget_value=lam,
             )
         )

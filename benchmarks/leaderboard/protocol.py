@@ -82,6 +82,7 @@ MODES = ("sampled", "greedy")
 NATURAL = "none"
 #: the fields of issue 4's TrainConfig that the board itself sets for every PPO row
 BOARD_TRAINER_FIELDS = (
+    "env_id",
     "num_items",
     "num_topics",
     "catalogue_seed",

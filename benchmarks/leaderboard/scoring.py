@@ -4,10 +4,11 @@ Every row is scored on the same evaluation users. A vector env reset with seed `
 its own generator seeded ``s + i``, and the slot's first user is drawn from it at that reset, before
 the policy acts: with one episode per slot (the board's default, ``eval_num_envs = episodes``) every
 row meets exactly the same users, by construction. An episode is identified by **(evaluation seed,
-slot, index within the slot)**; a slot's later episodes (``eval_num_envs < episodes``) are the same
-users for every row only when the env draws a fixed amount of randomness per episode (AdvRec-v0 with
-at most 128 steps per episode does; an env that draws on clicks does not), which is why the board
-does not rely on them by default. :func:`score` returns the episodes in key order: slot by slot, each
+slot, index within the slot)**. On AdvRec-v1 a slot's later episodes (``eval_num_envs < episodes``)
+are the same users for every row too: each user is drawn from the slot's key and the episode's index
+alone (counter-based randomness), whatever the policy did before. On AdvRec-v0 they are only when the
+env draws a fixed amount of randomness per episode (it does with at most 128 steps per episode), which
+is why the board does not rely on them by default. :func:`score` returns the episodes in key order: slot by slot, each
 slot's episodes in the order they were played, the evaluator's own share per slot
 (:func:`episodes_per_slot`). The board stores them per cell (:mod:`.cells`).
 
@@ -142,8 +143,8 @@ def score(
 
     The evaluation itself is the project's one evaluator; this adds the per-episode keys.
     """
+    from advrec_gym.evaluation import evaluate
     from advrec_gym.wrappers import AdversarialObservation
-    from agents.evaluation import evaluate
 
     log = EpisodeLog(venv, measure_blocks=measure_blocks)
     env = log if attacker is None else AdversarialObservation(log, attacker, ratio=1.0)

@@ -10,9 +10,9 @@ from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import get_device
 
+from advrec_gym.evaluation import evaluate
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.baselines import make_baseline
-from agents.evaluation import evaluate
 from agents.policies import (
     CleanCriticItemEmbeddingPolicy,
     CleanCriticMlpPolicy,

@@ -8,10 +8,10 @@ import pytest
 from stable_baselines3 import PPO
 
 from advrec_gym import UserModel
+from advrec_gym.evaluation import evaluate
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
 from agents.baselines import PopularityPolicy, RandomPolicy
-from agents.evaluation import evaluate
 
 PATIENT = UserModel(budget_range=(1000.0, 1000.0))  # never leaves: every episode ends at the time limit
 

@@ -8,9 +8,9 @@ import torch
 from stable_baselines3.common.vec_env import VecMonitor
 
 from advrec_gym.attacks import FGSM, AttackerVectorEnv, Budget, LearnedAdversary, RandomNoise, attack_success_rate
+from advrec_gym.evaluation import evaluate
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.baselines import RandomPolicy
-from agents.evaluation import evaluate
 from agents.supervised.data import make_log_env
 from agents.supervised.policy import ClickModelPolicy
 from agents.supervised.retrain import drifting_catalogues, run_online
