@@ -8,7 +8,6 @@ training costs, so that anyone can recompute the table (:func:`~.aggregate.aggre
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 import json
 import os
@@ -17,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from advrec_gym._optional import import_optional
 from benchmarks.leaderboard.aggregate import NOT_ATTACKED, Stat, cell_name
 from benchmarks.leaderboard.protocol import ENTRIES, BoardConfig
-from benchmarks.leaderboard.results import atomic_write_bytes, git_commit
+from benchmarks.leaderboard.results import atomic_write_bytes
 from benchmarks.leaderboard.runner import BoardData
+from benchmarks.provenance import provenance
 
 STAT_FIELDS = ("median", "q25", "q75")
 
@@ -46,16 +47,14 @@ def machine() -> str:
 
 
 def stamp(command: str) -> dict:
-    """Where a board came from: commit, command, machine, date, and the versions that matter."""
+    """Where a board came from: the project's provenance stamp, the machine, and the versions that matter."""
     import gymnasium
     import stable_baselines3
     import torch
 
     return {
-        "commit": git_commit(),
-        "command": command,
+        **provenance(command),
         "machine": machine(),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -152,7 +151,9 @@ def markdown(data: BoardData, table: list[dict], info: dict) -> str:
     lines = [
         f"# AdvRec leaderboard ({c.name})",
         "",
-        f"- commit `{info['commit']}`" + (f" (cells computed at {', '.join(data.commits)})" if data.commits else ""),
+        f"- commit `{info['commit']}`"
+        + (" with uncommitted changes" if info.get("dirty") else "")
+        + (f" (cells computed at {', '.join(data.commits)})" if data.commits else ""),
         f"- command `{info['command']}`",
         f"- machine {info['machine']}",
         f"- date {info['date']}",
@@ -234,8 +235,7 @@ def _md_row(cells: list[str]) -> str:
 
 def plot(config: BoardConfig, table: list[dict], path: str | os.PathLike) -> None:
     """Worst-case return vs eps per row (median line, IQR band), one panel per mode; the oracle dashed."""
-    import matplotlib
-
+    matplotlib = import_optional("matplotlib", "The leaderboard's plot")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
