@@ -163,7 +163,7 @@ class Catalogue:
 
         num_items = check_int("num_items", num_items, low=1)
         num_topics = check_int("num_topics", num_topics, low=1)
-        seed = check_int("seed", seed)
+        seed = check_int("seed", seed, low=0)
         alpha = check_float("popularity_exponent", popularity_exponent, low=0.0)
         rng = np.random.default_rng(seed)
         _titles, texts, topics = generate_items(num_items, num_topics, rng)
