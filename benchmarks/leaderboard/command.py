@@ -15,10 +15,12 @@ HELP = (
 
 
 def default_out(quick: bool) -> Path:
-    """``benchmarks/results`` (``benchmarks/results/quick`` for ``--quick``) in the repository."""
-    import benchmarks
+    """``benchmarks/results`` (``benchmarks/results/quick`` for ``--quick``) under the current directory.
 
-    root = Path(benchmarks.__file__).resolve().parent / "results"
+    Relative to where the command runs, never to where the package is installed (an installed copy
+    would otherwise write into site-packages); run from the repository root, it is the committed board's folder.
+    """
+    root = Path.cwd() / "benchmarks" / "results"
     return root / "quick" if quick else root
 
 
@@ -66,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default=None,
-        help="output folder (default: benchmarks/results, benchmarks/results/quick with --quick, or the --config file path without its suffix)",
+        help="output folder (default: ./benchmarks/results under the current directory, "
+        "./benchmarks/results/quick with --quick, or the --config file path without its suffix)",
     )
     parser.add_argument(
         "--config", default=None, help="a board config file (YAML or JSON, BoardConfig's fields) instead of a preset"
@@ -80,7 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="compute nothing: rebuild the report from the cells on disk"
     )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True, help="show the progress bars"
+    )
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -108,16 +113,11 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def load_config(path: str | Path):
-    """A :class:`~benchmarks.leaderboard.protocol.BoardConfig` from a YAML or JSON file."""
-    import yaml
-
+    """A :class:`~benchmarks.leaderboard.protocol.BoardConfig` from a YAML or JSON file (errors name the file and line)."""
+    from advrec_gym._io import read_config_file
     from benchmarks.leaderboard.protocol import BoardConfig
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--config {path}: no such file.")
-    with path.open() as f:
-        return BoardConfig.from_dict(yaml.safe_load(f))  # JSON is YAML
+    return BoardConfig.from_dict(read_config_file(path, what="board config"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     else:
         preset = protocol.quick if args.quick else protocol.full
-        # the supervised row joins the full board once issue 6 provides its policy (too slow for --quick)
+        # the supervised row joins the full board when its policy is importable (too slow for --quick)
         config = preset(args.norm, include_supervised=entries.supervised_available() and not args.quick)
     if args.entries:
         config = config.with_entries([e.strip() for e in args.entries.split(",") if e.strip()])
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             config,
             out,
             workers=args.workers,
-            progress=not args.no_progress,
+            progress=args.progress,
             executor=args.executor,
             commit_cells=args.commit_cells,
             commit_interval_s=args.commit_interval,

@@ -11,7 +11,7 @@ can move (``eps * sqrt(block_dim)`` for L-inf, ``eps`` for L2) over the block no
 ``block_norm``, else the norm the board measured on its natural cells). Everything comes from the
 committed cell summaries (``advrec leaderboard --report-only`` re-plots without any model).
 
-matplotlib is an optional extra (``pip install 'advrec-gym[plot]'``): without it, :func:`plot`
+matplotlib is an optional extra (``pip install 'advrec-gym[plots]'``): without it, :func:`plot`
 draws nothing and says so.
 """
 

@@ -11,7 +11,6 @@ top of the Markdown.
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 import json
 import os
@@ -23,9 +22,10 @@ import numpy as np
 from benchmarks.leaderboard.aggregate import NOT_ATTACKED, Stat, cell_name
 from benchmarks.leaderboard.figures import plot
 from benchmarks.leaderboard.protocol import ENTRIES, MIN_EVAL_EPISODES, MIN_TRAIN_SEEDS, BoardConfig
-from benchmarks.leaderboard.results import atomic_write_bytes, git_commit
+from benchmarks.leaderboard.results import atomic_write_bytes
 from benchmarks.leaderboard.runner import BoardData
 from benchmarks.leaderboard.stats import ALPHA, CONFIDENCE, EXACT_UP_TO, RESAMPLES
+from benchmarks.provenance import provenance
 
 STAT_FIELDS = ("median", "q25", "q75", "ci_low", "ci_high")
 NOT_A_NUMBER = ("n/a", "not scored")
@@ -75,16 +75,14 @@ def machine() -> str:
 
 
 def stamp(command: str) -> dict:
-    """Where a board came from: commit, command, machine, date, and the versions that matter."""
+    """Where a board came from: the project's provenance stamp, the machine, and the versions that matter."""
     import gymnasium
     import stable_baselines3
     import torch
 
     return {
-        "commit": git_commit(),
-        "command": command,
+        **provenance(command),
         "machine": machine(),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {
             "python": platform.python_version(),
             "numpy": np.__version__,
@@ -331,7 +329,7 @@ def markdown(data: BoardData, table: list[dict], info: dict, figure: bool = True
     if figure:
         lines += ["", "![worst-case return vs eps](leaderboard.png)", ""]
     else:
-        lines += ["", "(No figure: matplotlib is not installed; `pip install 'advrec-gym[plot]'`.)", ""]
+        lines += ["", "(No figure: matplotlib is not installed; `pip install 'advrec-gym[plots]'`.)", ""]
     return "\n".join(lines)
 
 

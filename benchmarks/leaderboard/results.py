@@ -4,7 +4,8 @@ A cell file holds::
 
     {"schema": "advrec-leaderboard-cell/1", "kind": "train" | "eval",
      "spec": {...everything that decides the cell's numbers...}, "spec_hash": sha256(spec),
-     "payload": {...the numbers...}, "provenance": {"commit", "code_commit", "host", "date"},
+     "payload": {...the numbers...},
+     "provenance": {"commit", "dirty", "command", "host", "date", ..., "code_commit"},
      "checksum": sha256 of all of the above}
 
 ``code_commit`` is the commit of the code that computed the cell (:func:`.commits.code_commit`), the
@@ -16,22 +17,36 @@ the checksum (a corrupted or hand-edited file fails), the spec against the one t
 asks for (a file from another config is *stale*), and the payload's fields (types, finite numbers).
 Any failure raises :class:`ResultFileError` with the path and the reason; the runner reports it, sets
 the file aside and recomputes the cell. Nothing that fails a check is ever merged into a board.
+Files are written with the project's atomic writer (:func:`advrec_gym._io.atomic_write_bytes`) and
+stamped with its one provenance stamp (:func:`benchmarks.provenance.provenance`).
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import math
 import os
-import platform
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from advrec_gym._io import atomic_write_bytes
 from benchmarks.leaderboard.commits import code_commit
+from benchmarks.provenance import provenance
+
+__all__ = [
+    "KINDS",
+    "SCHEMA",
+    "ResultFileError",
+    "atomic_write_bytes",
+    "canonical",
+    "read_cell",
+    "sha256_file",
+    "sha256_text",
+    "spec_hash",
+    "validate_payload",
+    "write_cell",
+]
 
 SCHEMA = "advrec-leaderboard-cell/1"
 KINDS = ("train", "eval")
@@ -70,34 +85,6 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 def spec_hash(spec: dict) -> str:
     return sha256_text(canonical(spec))
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
-
-    A reader sees the old file or the whole new one, never a part (the rename is atomic on POSIX).
-    The file gets the permissions of an ordinary new file (``0o666`` less the umask), not the
-    owner-only ones of a temporary file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_cell(path: str | os.PathLike, kind: str, spec: dict, payload: dict) -> None:
@@ -226,37 +213,3 @@ def validate_payload(kind: str, payload: Any, path: str | os.PathLike = "<payloa
 
 def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-# --------------------------------------------------------------------------- provenance
-def git_commit(short: bool = False) -> str:
-    """``HEAD``'s commit (``+dirty`` when tracked files changed), or ``"unknown"`` outside git."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short" if short else "--verify", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
-
-
-def provenance() -> dict:
-    return {
-        "commit": git_commit(),
-        "host": platform.node(),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }

@@ -142,6 +142,7 @@ def test_unknown_policy_name_suggests_the_right_one():
         policy_class_and_kwargs("item_embeding", np.eye(3, dtype=np.float32))
 
 
+@pytest.mark.slow
 def test_device_auto_is_cuda_where_present(small_catalogue):
     venv = gym.make_vec("AdvRec-v0", num_envs=2, vectorization_mode="vector_entry_point", catalogue=small_catalogue)
     cls, kwargs = policy_class_and_kwargs("item_embedding", small_catalogue.embeddings, net_arch=[8])
