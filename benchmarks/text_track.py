@@ -59,7 +59,8 @@ from agents.defences.text_detector import (  # noqa: E402
     promotional_direction,
 )
 from agents.heuristics import NearestNeighbour  # noqa: E402
-from benchmarks.leaderboard.results import atomic_write_bytes, provenance  # noqa: E402
+from advrec_gym._io import atomic_write_bytes  # noqa: E402
+from benchmarks.provenance import provenance  # noqa: E402
 from benchmarks.text import finetune_defence  # noqa: E402
 from benchmarks.text.rollouts import TargetCounter  # noqa: E402
 from benchmarks.text.stats import fmt, summarize  # noqa: E402

@@ -30,7 +30,7 @@ from agents.supervised.data import collect_env_logs, make_log_env, split_by_user
 from agents.supervised.evaluate import clean_metrics
 from agents.supervised.model import TwoTowerClickModel
 from agents.supervised.text_adversarial import TextAdversarialConfig, attack_pool, click_model_scorer
-from agents.supervised.train import TrainConfig, train
+from agents.supervised.train import OptimizationConfig, train
 
 SETTINGS = {"num_items": 100, "num_topics": 10, "log_steps": 2500, "max_length": 64, "epochs": 3, "batch_size": 64,
             "freeze_layers": 1, "pool_items": 16, "pool_edits": 2, "targets": 6, "max_edits": 3, "candidates": 4,
@@ -62,7 +62,7 @@ def run(log=print, **overrides) -> dict:
     rest = np.setdiff1d(np.arange(cat.num_items), targets)
     pool_rows = np.sort(rng.choice(rest, size=s["pool_items"], replace=False))
     probes, users = splits.validation.observations[:256], splits.test.observations[:1024]
-    cfg = TrainConfig(epochs=s["epochs"], batch_size=s["batch_size"], patience=2, progress=False, seed=s["seed"])
+    cfg = OptimizationConfig(epochs=s["epochs"], batch_size=s["batch_size"], patience=2, progress=False, seed=s["seed"])
 
     def model(freeze):
         return TwoTowerClickModel.for_catalogue(cat, max_length=s["max_length"], freeze=freeze,

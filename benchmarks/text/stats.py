@@ -1,39 +1,20 @@
-"""Medians with IQR and percentile-bootstrap CIs over training seeds (a minimal local stand-in).
+"""Medians with IQR and percentile-bootstrap CIs over training seeds: the board's statistics, as dicts.
 
-The board's statistics module (benchmarks/leaderboard/stats.py, on its way) defines
-``summarize(values, seed=0, resamples=10_000, confidence=0.95)`` with these semantics: the training
-seed is the unit of replication, each per-seed value already averages its evaluation episodes, the
-seeds are resampled with replacement and the median of each resample taken. When it lands this file
-becomes ``from benchmarks.leaderboard.stats import summarize``.
+The training seed is the unit of replication (see :mod:`benchmarks.leaderboard.stats`); this module
+only turns its :class:`~benchmarks.leaderboard.stats.Stat` into the dict the text track's JSON holds
+and formats it for the tables.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-RESAMPLES = 10_000
+from benchmarks.leaderboard.stats import RESAMPLES
+from benchmarks.leaderboard.stats import summarize as _summarize
 
 
 def summarize(values, seed: int = 0, resamples: int = RESAMPLES, confidence: float = 0.95) -> dict | None:
     """Median, 25th/75th percentiles and the bootstrap CI of the median of the finite ``values``."""
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
-    if v.size == 0:
-        return None
-    q25, med, q75 = np.percentile(v, [25, 50, 75])
-    out = {
-        "median": float(med),
-        "q25": float(q25),
-        "q75": float(q75),
-        "n": int(v.size),
-        "ci_low": None,
-        "ci_high": None,
-    }
-    if v.size > 1:
-        rng = np.random.default_rng(seed)
-        meds = np.median(v[rng.integers(0, v.size, size=(resamples, v.size))], axis=1)
-        alpha = (1 - confidence) / 2
-        out["ci_low"], out["ci_high"] = (float(x) for x in np.percentile(meds, [100 * alpha, 100 * (1 - alpha)]))
-    return out
+    stat = _summarize(values, seed=seed, resamples=resamples, confidence=confidence)
+    return None if stat is None else stat.to_dict()
 
 
 def fmt(stat: dict | None, digits: int = 2) -> str:

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from gymnasium import registry
 from stable_baselines3 import PPO
 
 import agents.training.adversary_fit as adversary_fit
@@ -19,7 +20,9 @@ from benchmarks.leaderboard.protocol import BoardConfig, Row
 
 pytestmark = pytest.mark.slow
 
-TINY_ENV = EnvConfig(num_items=12, num_topics=3, random_embedding_dim=8, max_episode_steps=20)
+# the board's default env once it is registered, the frozen v0 before
+ENV_ID = "AdvRec-v1" if "AdvRec-v1" in registry else "AdvRec-v0"
+TINY_ENV = EnvConfig(env_id=ENV_ID, num_items=12, num_topics=3, random_embedding_dim=8, max_episode_steps=20)
 CONFIG = BoardConfig(
     name="adversary",
     rows=(Row("random"), Row("ppo-mlp")),
@@ -75,14 +78,15 @@ def test_a_torch_victim_gets_the_white_box_warm_start_and_is_hurt(victim, states
     budget = Budget(0.2, "inf")
     adversary, steps, _ = entries.train_adversary(victim, CONFIG, budget, seed=envs.train_env_seed(0))
     assert len(calls) == 1 and calls[0]["epochs"] == 20 and steps >= CONFIG.adversary_steps
-    learned = attack_success_rate(victim, LearnedAdversary(adversary, budget), states)
-    noise = attack_success_rate(victim, RandomNoise(budget, seed=0), states)
+    surface = envs.make_vec(TINY_ENV, 1).unwrapped.embedding_slice
+    learned = attack_success_rate(victim, LearnedAdversary(adversary, budget, embedding_slice=surface), states)
+    noise = attack_success_rate(victim, RandomNoise(budget, seed=0, embedding_slice=surface), states)
     # measured: learned 0.60, noise 0.30; PPO alone (attacker_fit_epochs=0) 0.004 after 64 steps
     assert learned > noise + 0.1, (learned, noise)
     cold_config = dataclasses.replace(CONFIG, trainer_overrides={"attacker_fit_epochs": 0})
     cold, *_ = entries.train_adversary(victim, cold_config, budget, seed=envs.train_env_seed(0))
     assert len(calls) == 1  # attacker_fit_epochs=0 switches the warm start off
-    assert attack_success_rate(victim, LearnedAdversary(cold, budget), states) < learned
+    assert attack_success_rate(victim, LearnedAdversary(cold, budget, embedding_slice=surface), states) < learned
 
 
 def test_a_black_box_victim_gets_ppo_alone(monkeypatch):
@@ -96,7 +100,7 @@ def test_a_black_box_victim_gets_ppo_alone(monkeypatch):
 
 def test_the_warm_start_settings_are_part_of_a_learned_cell_spec():
     cell = EvalCell(Row("ppo-mlp"), 0, "learned", 0.05)
-    spec = cells.eval_spec(CONFIG, cell, artifact_sha256="x")
+    spec = cells.eval_spec(CONFIG, cell)
     assert spec["adversary_warm_start"] == {"attacker_fit_epochs": 20, "attacker_fit_states": 256}
-    natural = cells.eval_spec(CONFIG, EvalCell(Row("ppo-mlp"), 0, "natural", 0.0), artifact_sha256="x")
+    natural = cells.eval_spec(CONFIG, EvalCell(Row("ppo-mlp"), 0, "natural", 0.0))
     assert "adversary_warm_start" not in natural  # only the learned cells are recomputed when it changes

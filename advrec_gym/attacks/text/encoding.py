@@ -40,9 +40,8 @@ class EncoderView:
             self.pooling, self.max_length = encoder.pooling, int(encoder.max_length)
             self.identity = getattr(encoder, "identity", f"item-tower:{id(encoder)}")
             self.source = None
-        elif hasattr(encoder, "_load"):
-            encoder._load()  # TransformerEncoder loads lazily
-            self.tokenizer, self.transformer = encoder._tokenizer, encoder._model
+        elif callable(getattr(encoder, "load", None)):
+            self.tokenizer, self.transformer = encoder.load()  # a TransformerEncoder loads lazily
             self.pooling, self.max_length = encoder.pooling, int(encoder.max_length)
             self.identity = encoder.identity
             self.source = encoder  # what Catalogue.replace_texts re-encodes the edited rows with
@@ -70,10 +69,10 @@ class EncoderView:
         """Unit text vectors (m, dim) from input embeddings: the encoder's own pooling and normalisation."""
         import torch
 
-        from advrec_gym.encoder import _pool
+        from advrec_gym.encoder import pool
 
         hidden = self.transformer(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
-        return torch.nn.functional.normalize(_pool(hidden, mask, self.pooling).float(), dim=-1)
+        return torch.nn.functional.normalize(pool(hidden, mask, self.pooling).float(), dim=-1)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Unit vectors (len(texts), dim), float32, in eval mode without gradients."""

@@ -14,9 +14,9 @@ from agents.supervised.text_adversarial import (
     click_model_scorer,
     consistency_gap,
 )
-from agents.supervised.train import TrainConfig, train
+from agents.supervised.train import OptimizationConfig, train
 
-FAST = TrainConfig(epochs=1, batch_size=128, patience=5, progress=False, encoder_lr=2e-4, seed=0)
+FAST = OptimizationConfig(epochs=1, batch_size=128, patience=5, progress=False, encoder_lr=2e-4, seed=0)
 PROMO = ("acclaimed", "must-see", "award-winning")
 
 
@@ -54,7 +54,7 @@ def test_consistency_pulls_rewrites_to_their_originals(make_model, splits30, cat
     held_out = {r: promoted(cat30.texts[r]) for r in range(1, 30, 2)}  # the same edit on items never seen edited
     clean, defended = make_model(seed=0), make_model(seed=0)
     gap0 = consistency_gap(clean, held_out)
-    data, cfg = splits30.train.subset(np.arange(512)), TrainConfig(**{**FAST.__dict__, "epochs": 2})
+    data, cfg = splits30.train.subset(np.arange(512)), OptimizationConfig(**{**FAST.__dict__, "epochs": 2})
     train(clean, data, splits30.validation, cfg)
     result = train(
         defended, data, splits30.validation, cfg, TextAdversarialConfig(rho=0.5, pool=pool, consistency=20.0)

@@ -27,14 +27,14 @@ def test_hotflip_promotes_within_budget_and_leaves_the_encoder_alone(tmp_path):
     probes = np.repeat(8.0 * q, 4, axis=0)
     objective = PromotionObjective(scorer, probes, cat.embeddings, [0], k=1)
     cand = CandidateEncoder(encoder)
-    before = [p.detach().clone() for p in encoder._model.parameters()]
+    before = [p.detach().clone() for p in encoder.load()[1].parameters()]
     budget = TextBudget(max_edits=2, min_similarity=0.8)
     result = HotFlipSearch(budget, candidates=6, seed=0).run(cat.texts, objective, cand)
     (t,) = result.targets
     assert t.edited != t.original and budget.check(t.original, t.edited).admissible
     assert 1 <= len(t.edits) <= 2 and t.mass_after > t.mass_before
     assert result.encoder["texts_encoded"] <= 1 + 2 * 6  # the original, then at most `candidates` per round
-    for p, p0 in zip(encoder._model.parameters(), before, strict=True):
+    for p, p0 in zip(encoder.load()[1].parameters(), before, strict=True):
         assert torch.equal(p, p0) and p.grad is None
     again = HotFlipSearch(budget, candidates=6, seed=0).run(cat.texts, objective, cand)
     assert again.texts == result.texts and again.targets[0].edits == t.edits
