@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from advrec_gym import AdvRecVectorEnv  # noqa: E402
+from advrec_gym._io import atomic_write_bytes  # noqa: E402
 from advrec_gym.attacks.text import (  # noqa: E402
     CandidateEncoder,
     PromotionObjective,
@@ -59,7 +60,6 @@ from agents.defences.text_detector import (  # noqa: E402
     promotional_direction,
 )
 from agents.heuristics import NearestNeighbour  # noqa: E402
-from advrec_gym._io import atomic_write_bytes  # noqa: E402
 from benchmarks.provenance import provenance  # noqa: E402
 from benchmarks.text import finetune_defence  # noqa: E402
 from benchmarks.text.rollouts import TargetCounter  # noqa: E402
