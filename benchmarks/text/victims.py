@@ -1,9 +1,9 @@
 """The text track's victims: PPO item-embedding recommenders on AdvRec-v1, trained once per seed and cached.
 
 CleanRL-style: one function, every setting explicit. A trained model is saved to
-``work_dir/victims/ppo-seed{seed}-{steps}.zip`` (SB3's zip of weights; loaded back with
-``PPO.load``, which the project trusts only for files it wrote itself in its own work directory)
-and reused by later runs.
+``work_dir/victims/ppo-seed{seed}-{steps}.zip`` (SB3's zip) and reused by later runs: the model
+is rebuilt from the settings here and only its weights are read back (``check_weights`` and
+``set_parameters``, ``torch.load(weights_only=True)``), so nothing in the file is unpickled.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from stable_baselines3 import PPO
 from advrec_gym import AdvRecVectorEnv, Catalogue
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.policies import policy_class_and_kwargs
+from agents.training.checkpoint import check_weights
 
 PPO_SETTINGS = {
     "n_steps": 256,
@@ -37,10 +38,12 @@ def train_victim(catalogue: Catalogue, seed: int, steps: int, work_dir: Path, lo
     """The PPO item-embedding recommender of ``seed`` (trained, or loaded when cached)."""
     path = victim_path(work_dir, seed, steps)
     venv = SB3VecEnvAdapter(AdvRecVectorEnv(NUM_ENVS, catalogue))
-    if path.exists():
-        return PPO.load(path, env=venv, device="cpu")
     policy, kwargs = policy_class_and_kwargs("item_embedding", catalogue.embeddings)
     model = PPO(policy, venv, policy_kwargs=kwargs, seed=seed, device="cpu", verbose=0, **PPO_SETTINGS)
+    if path.exists():
+        check_weights(model, path, f"the text track's victim (seed {seed})")
+        model.set_parameters(str(path), device="cpu")
+        return model
     start = time.perf_counter()
     model.learn(steps)
     log(f"  trained victim seed {seed}: {steps} steps in {time.perf_counter() - start:.0f} s")
