@@ -74,6 +74,10 @@ def run_config(args: argparse.Namespace, defence: str, seed: int):
 
     name, rho = parse_entry(defence, args)
     return TrainConfig(
+        # the record of AdvRec-v0: its env and the training settings its committed table used
+        env_id="AdvRec-v0",
+        gamma=0.5,
+        ent_coef=0.001,
         defence=name,
         rho=rho,
         rounds=args.rounds,
