@@ -43,7 +43,8 @@ def apgd_checkpoints(steps: int) -> list[int]:
     p = [0.0, 0.22]
     while p[-1] < 1.0:
         p.append(p[-1] + max(p[-1] - p[-2] - 0.03, 0.06))
-    return sorted({math.ceil(q * steps) for q in p[1:] if 0 < math.ceil(q * steps) < steps})
+    marks = {math.ceil(round(q * steps, 9)) for q in p[1:]}  # round first: 0.22 * 100 is 22.000000000000004
+    return sorted(m for m in marks if 0 < m < steps)
 
 
 class _Best:

@@ -95,8 +95,10 @@ class TrainConfig:
     # ------------------------------------------------------------------ attacker (PPO on AttackerEnv)
     attacker_net_arch: list[int] = field(default_factory=lambda: [64, 64])
     """Hidden layers of the learned adversary."""
-    attacker_learning_rate: float = 3e-4
-    """Adversary's Adam learning rate."""
+    attacker_learning_rate: float = 3e-5
+    """Adversary's Adam learning rate (3e-4 took PPO's updates of the 1,152-d Gaussian to an exact KL of 1.2-4.1 per update, approx_kl 1.1-12; 3e-5 with attacker_target_kl 0.02 keeps them near 0.03: docs/attacks.md)."""
+    attacker_target_kl: float | None = 0.02
+    """SB3's target_kl for the adversary: an update's epochs stop once approx_kl exceeds 1.5 times it (None: no limit)."""
     attacker_n_steps: int = 256
     """Adversary's rollout length per env."""
     attacker_ent_coef: float = 0.0
@@ -154,6 +156,8 @@ class TrainConfig:
         check_float("ent_coef", self.ent_coef, low=0.0)
         check_float("attacker_ent_coef", self.attacker_ent_coef, low=0.0)
         check_float("attacker_log_std_init", self.attacker_log_std_init)
+        if self.attacker_target_kl is not None:
+            check_float("attacker_target_kl", self.attacker_target_kl, low=0.0, low_open=True)
         check_float("eps", self.eps, low=0.0)
         check_float("sa_kappa", self.sa_kappa, low=0.0)
         if self.rho is not None:

@@ -229,20 +229,22 @@ def actor(policy: Any, seed: int) -> Any:
 
 # --------------------------------------------------------------------------- attacks
 def make_attack(attack: str, victim: Any, budget: Budget, seed: int, adversary: Any = None):
-    """ADAPTER (issue 3): the attacker for a board attack name (``pgd-10`` = 10-step PGD on the clean action)."""
+    """ADAPTER: the attacker for a board attack name (:data:`~benchmarks.leaderboard.protocol.BOARD_ATTACKS`:
+    ``pgd-10`` = the early-stopping 10-step PGD; the suite's names are ``make_attacker``'s, with its
+    frozen defaults). ``adversary``: the trained adversary of ``learned`` / ``pa-ad`` (a ``BestResponse``)."""
     from advrec_gym.attacks import make_attacker
 
-    if attack == "random":
+    from benchmarks.leaderboard.protocol import BOARD_ATTACKS
+
+    if attack not in BOARD_ATTACKS:
+        raise ValueError(f"unknown board attack {attack!r}.")
+    if attack in ("learned", "pa-ad"):
+        return adversary.attacker(victim, seed=seed)
+    name = BOARD_ATTACKS[attack]
+    if name == "random":
         return make_attacker("random", budget=budget, seed=seed)
-    if attack == "fgsm":
-        return make_attacker("fgsm", victim, budget, seed=seed)
-    if attack == "pgd-10":
-        return make_attacker("pgd", victim, budget, steps=10, seed=seed)
-    if attack == "critic-pgd":
-        return make_attacker("critic", victim, budget, steps=10, seed=seed)
-    if attack == "learned":
-        return make_attacker("learned", budget=budget, adversary=adversary, seed=seed)
-    raise ValueError(f"unknown board attack {attack!r}.")
+    extra = {"steps": 10} if attack == "pgd-10" else {}
+    return make_attacker(name, victim, budget, seed=seed, **extra)
 
 
 def rollout_steps(total_steps: int, num_envs: int) -> int:
@@ -258,44 +260,27 @@ def adversary_settings(config: BoardConfig):
     return TrainConfig(**{"attacker_n_steps": rollout_steps(config.adversary_steps, config.num_envs), **overrides})
 
 
-def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int) -> tuple[Any, int, float]:
-    """ADAPTER (issue 3/4): a learned adversary trained afresh against ``victim``; return (adversary, env steps, wall s).
+def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int, kind: str = "learned"):
+    """ADAPTER: a learned adversary trained afresh against ``victim``: the project's one best-response
+    trainer (:func:`agents.training.best_response.fit_best_response`), on training-side users.
 
-    PPO on issue 3's ``AttackerVectorEnv`` with issue 4's adversary settings (``make_adversary``: the
-    same network and hyperparameters as the ATLA game's adversary), for ``config.adversary_steps``
-    steps on training-side users, against the victim acting as in the board's primary mode. A torch
-    victim first gets the game's white-box warm start (``attacker_fit_epochs`` epochs on
-    ``attacker_fit_states`` of its own states, :func:`agents.training.adversary_fit.fit_adversary`);
-    any other victim with SB3's ``predict`` gets black-box PPO alone.
+    ``kind``: ``"learned"`` (PPO on the perturbation itself, with the white-box warm start where the
+    victim is differentiable) or ``"pa-ad"`` (a PPO director realised by a gradient actor). PPO runs
+    until the plateau rule stops it, at most ``config.adversary_steps`` env steps, against the victim
+    acting as in the board's primary mode. Returns the :class:`~agents.training.best_response.BestResponse`
+    (the adversary, its env steps, wall time and learning curve).
     """
-    from stable_baselines3.common.vec_env import VecMonitor
+    from agents.training.best_response import best_response_rule, fit_best_response
 
-    from advrec_gym.attacks import AttackerVectorEnv
-    from advrec_gym.attacks.victim import torch_policy
-    from advrec_gym.sb3_adapter import SB3VecEnvAdapter
-    from agents.training.adversary_fit import collect_states, fit_adversary
-    from agents.training.players import make_adversary
-
-    start = time.perf_counter()
-    venv = envs.make_vec(config.env, config.num_envs)
-    attacker_env = AttackerVectorEnv(
-        victim, env=venv, budget=budget, victim_deterministic=config.primary_mode == "greedy"
-    )
     settings = adversary_settings(config)
-    model = make_adversary(settings, VecMonitor(SB3VecEnvAdapter(attacker_env)), device="auto", seed=seed)
-    if torch_policy(victim) is not None and settings.attacker_fit_epochs:
-        # The game's white-box warm start (agents/training/adversary_fit.py): PPO alone barely moves the
-        # adversary's 1,152-d mean in this many steps, and a harmless "best response" would flatter
-        # every entry. Black-box victims (LinUCB, the baselines) get PPO alone.
-        states = collect_states(victim, venv, settings.attacker_fit_states, seed)
-        fit_adversary(
-            model,
-            victim,
-            states,
-            budget,
-            venv.unwrapped.embedding_slice,
-            epochs=settings.attacker_fit_epochs,
-            seed=seed,
-        )
-    model.learn(config.adversary_steps)
-    return model, int(model.num_timesteps), time.perf_counter() - start
+    return fit_best_response(
+        victim,
+        lambda: envs.make_vec(config.env, config.num_envs),
+        budget,
+        settings,
+        seed=seed,
+        kind=kind,
+        rule=best_response_rule(config.adversary_steps, config.num_envs, settings.attacker_n_steps),
+        device="auto",
+        victim_deterministic=config.primary_mode == "greedy",
+    )
