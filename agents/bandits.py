@@ -48,8 +48,8 @@ def _features(obs, embeddings, dim: int):
     acting and for the attacks' torch view, so the two cannot drift apart."""
     blocks = obs[:, : 3 * dim].reshape(obs.shape[0], 3, dim)  # clicked, skipped, shown averages
     sims = (blocks @ embeddings.T).swapaxes(1, 2)  # (batch, num_items, 3)
-    if not isinstance(sims, torch.Tensor):
-        sims = sims.astype(np.float64)  # the products in float32, the features in float64 (as LinUCB learns)
+    # the products in the observation's precision, the features in float64 (as LinUCB learns)
+    sims = sims.double() if isinstance(sims, torch.Tensor) else sims.astype(np.float64)
     ones = sims[..., :1] * 0 + 1
     parts = [sims, sims[..., 2:3] ** 2, ones]
     return torch.cat(parts, dim=-1) if isinstance(obs, torch.Tensor) else np.concatenate(parts, axis=-1)
@@ -241,19 +241,23 @@ class _LinUCBTorchView(nn.Module):
     def __init__(self, bandit: LinUCBPolicy):
         super().__init__()
         self.dim, self.alpha, self.slate_size = bandit.dim, bandit.alpha, bandit.slate_size
-        self.register_buffer("embeddings", torch.as_tensor(bandit.embeddings, dtype=torch.float64))
+        self.register_buffer("embeddings", torch.tensor(bandit.embeddings, dtype=torch.float32))
         self.register_buffer("theta", torch.as_tensor(bandit.theta, dtype=torch.float64))
         self.register_buffer("A_inv", torch.as_tensor(bandit.A_inv, dtype=torch.float64))
         n = bandit.num_items
-        self.action_space = spaces.Discrete(n) if bandit.slate_size == 1 else spaces.MultiDiscrete([n] * bandit.slate_size)
+        self.action_space = (
+            spaces.Discrete(n) if bandit.slate_size == 1 else spaces.MultiDiscrete([n] * bandit.slate_size)
+        )
 
     @property
     def item_embeddings(self) -> torch.Tensor:
-        return self.embeddings.float()
+        return self.embeddings
 
     def scores(self, obs: torch.Tensor) -> torch.Tensor:
-        """The UCB scores (batch, num_items), float64, differentiable in ``obs``."""
-        x = _features(obs.double(), self.embeddings, self.dim)
+        """The UCB scores (batch, num_items), float64, differentiable in ``obs``: from a float32 ``obs``
+        :meth:`LinUCBPolicy.scores`' numbers to float32 rounding (the products in float32, as there),
+        from a float64 one in float64 throughout."""
+        x = _features(obs, self.embeddings.to(obs.dtype), self.dim)
         mean = x @ self.theta
         if self.alpha == 0.0:
             return mean
@@ -272,4 +276,3 @@ class _LinUCBTorchView(nn.Module):
         # a slate is the top items of one score: every position sees the same logits
         dist = MultiCategoricalDistribution([n] * self.slate_size)
         return dist.proba_distribution(logits.repeat(1, self.slate_size))
-

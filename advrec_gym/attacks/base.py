@@ -113,9 +113,7 @@ class Attacker:
         """Restart the attacker's generator from ``seed`` (an int or a sequence of ints)."""
         self.rng = np.random.default_rng(seed)
 
-    def bind(
-        self, observation_space: spaces.Space, embedding_slice: slice | None, item_embeddings: Any = None
-    ) -> None:
+    def bind(self, observation_space: spaces.Space, embedding_slice: slice | None, item_embeddings: Any = None) -> None:
         """Check that this attacker fits an env's observation space, and adopt its embedding slice.
 
         Called by the wrappers and by :class:`~advrec_gym.attacks.AttackerEnv` at construction. From

@@ -90,9 +90,7 @@ class WhiteBoxAttack(Attacker):
     def _check_target(self, target: Any) -> int | None:
         if self.objective.name != "target":
             if target is not None:
-                raise ValueError(
-                    f"target is only used with objective='target', got objective={self.objective.name!r}."
-                )
+                raise ValueError(f"target is only used with objective='target', got objective={self.objective.name!r}.")
             return None
         if target is None:
             raise ValueError("objective='target' needs target=<item index to promote>, got target=None.")

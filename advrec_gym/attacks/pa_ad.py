@@ -10,9 +10,16 @@ outputs ``u`` (one unit vector of the embedding dimension per slate position), i
 ``<e_j, u>``, and the actor maximises ``sum_j pi(j | o + d) <e_j, u> = <E_pi[e], u>`` (APGD on the
 ``"direction"`` objective): it moves the expected embedding of what the victim shows along ``u``.
 
-The director is any policy with SB3's ``predict`` whose action is a point of ``[-1, 1]^(positions * dim)``
-(normalised per position here); train it with PPO on :class:`~advrec_gym.attacks.AttackerVectorEnv`
-given ``actor=PAAD(None, victim, ...)`` (see ``agents.training.best_response``).
+The director is any policy with SB3's ``predict`` whose action ``a`` is a point of
+``[-1, 1]^(positions * dim)``; train it with PPO on :class:`~advrec_gym.attacks.AttackerVectorEnv`
+given ``actor=PAAD(None, victim, ...)`` (see ``agents.training.best_response``). With ``prior=True``
+(default) the director acts *relative to the expected-embedding direction*: the realised direction is
+``u = normalise(-sqrt(dim) * E_pi0[e] / |E_pi0[e]| + a)``, so a director whose mean action is 0 (an
+untrained PPO's) is the ``"pgd-semantic"`` attack, and PPO learns the residual that costs the victim
+more *return*. (A director that must output the direction itself and is fit to it on clean states
+generalised poorly to the states the attack leads to: measured, victim return 6.4 against 2.7 for the
+attack it imitated.) A corner of the action cube has the prior's norm, so the director can still
+point anywhere.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ class PAAD(Attacker):
         budget: the ball (or give ``eps`` and ``norm``).
         steps: the actor's APGD steps.
         deterministic: use the director's mean action (default) rather than a sample.
+        prior: add the director's action to the expected-embedding direction (see the module doc).
         item_embeddings: (num_items, dim); default: the bound env's catalogue, or the victim's own.
         embedding_slice, clip_range, seed: as in :class:`~advrec_gym.attacks.Attacker`.
     """
@@ -57,6 +65,7 @@ class PAAD(Attacker):
         norm: str = "inf",
         steps: int = 10,
         deterministic: bool = True,
+        prior: bool = True,
         item_embeddings: Any = None,
         embedding_slice: slice | None = None,
         clip_range: tuple[float, float] | None = (-1.0, 1.0),
@@ -69,6 +78,7 @@ class PAAD(Attacker):
             )
         self.director = director
         self.deterministic = bool(deterministic)
+        self.prior = bool(prior)
         self.actor = APGD(
             victim,
             budget,
@@ -82,9 +92,7 @@ class PAAD(Attacker):
             clip_range=clip_range,
             seed=seed,
         )
-        super().__init__(
-            self.actor.budget, embedding_slice=embedding_slice, clip_range=clip_range, seed=seed
-        )
+        super().__init__(self.actor.budget, embedding_slice=embedding_slice, clip_range=clip_range, seed=seed)
         self.item_embeddings = self.actor.item_embeddings
         self._embeddings_given = item_embeddings is not None
 
@@ -121,20 +129,32 @@ class PAAD(Attacker):
 
         Args:
             obs: clean observations (n, obs_dim).
-            directions: the director's actions (n, positions * dim), clipped to [-1, 1] and normalised
-                per position (a zero direction stays zero: that row is not moved).
+            directions: the director's actions (n, positions * dim), clipped to [-1, 1], added to the
+                prior direction (``prior=True``) and normalised per position (without the prior, a zero
+                direction stays zero: that row is not moved).
         """
         x, single = self._check_obs(obs)
-        u = np.clip(np.asarray(directions, dtype=np.float32).reshape(len(x), self.positions, -1), -1.0, 1.0)
-        if not np.all(np.isfinite(u)):
+        a = np.asarray(directions, dtype=np.float32)
+        if a.size != len(x) * self.director_dim:
+            raise ValueError(f"directions must have shape ({len(x)}, {self.director_dim}), got shape {a.shape}.")
+        if not np.all(np.isfinite(a)):
             raise ValueError("directions must be finite: they contain NaN or inf.")
-        u /= np.maximum(np.linalg.norm(u, axis=2, keepdims=True), 1e-12)
         out = x.copy()
         if self.budget.eps > 0.0 and len(x):
             sl = self._slice(x.shape[1])
-            tensor = torch.as_tensor(u, device=self.actor.device)
-            out[:, sl] = self.actor._attack(x, sl, directions=tensor)
+            u = torch.as_tensor(np.clip(a.reshape(len(x), self.positions, -1), -1.0, 1.0), device=self.actor.device)
+            if self.prior:
+                u = u + self.prior_direction(x)
+            u = u / u.norm(dim=2, keepdim=True).clamp(min=1e-12)
+            out[:, sl] = self.actor._attack(x, sl, directions=u)
         return out[0] if single else out
+
+    def prior_direction(self, obs: np.ndarray) -> torch.Tensor:
+        """``-sqrt(dim) * E_pi0[e] / |E_pi0[e]|`` (n, positions, dim): away from what the clean policy shows."""
+        view = self.actor.victim_view()
+        with self.actor._frozen, torch.no_grad():
+            mean = view.expected_embedding(view.log_probs(torch.as_tensor(obs, device=self.actor.device)))
+        return -(mean.shape[2] ** 0.5) * mean / mean.norm(dim=2, keepdim=True).clamp(min=1e-12)
 
     def _perturb_slice(self, obs: np.ndarray, sl: slice) -> np.ndarray:
         if self.director is None:

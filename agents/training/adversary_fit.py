@@ -111,63 +111,6 @@ def fit_adversary(
     return last
 
 
-def fit_director(
-    director: Any,
-    recommender: Any,
-    states: np.ndarray,
-    item_embeddings: np.ndarray,
-    *,
-    epochs: int,
-    batch_size: int = 256,
-    learning_rate: float = 1e-3,
-    seed: int = 0,
-) -> float:
-    """Warm-start PA-AD's director: fit its mean action to ``-sqrt(dim) * E_pi0[e] / |E_pi0[e]|`` per position.
-
-    That direction pushes the expected embedding of what the recommender shows away from the clean one,
-    so the warm-started PA-AD is the ``"pgd-semantic"`` attack; ``sqrt(dim)`` makes the mean's
-    coordinates of order 1, far above the Gaussian's exploration noise, so that its samples keep the
-    direction (the actor normalises it anyway).
-
-    Args:
-        director: the director (an SB3 PPO with a Gaussian policy over ``positions * dim`` numbers).
-        recommender: the victim (its torch policy or ``gradient_policy``), frozen.
-        states: clean observations (n, obs_dim).
-        item_embeddings: the catalogue's embeddings (num_items, dim).
-        epochs, batch_size, learning_rate, seed: as :func:`fit_adversary`.
-
-    Returns:
-        The last epoch's mean squared error of the mean action.
-    """
-    epochs = check_int("epochs", epochs, low=1)
-    victim, policy = resolve_policy(recommender, "PA-AD's director warm start"), director.policy
-    device, victim_device = policy.device, policy_device(victim)
-    view = Victim(victim, item_embeddings)
-    x_all = th.as_tensor(states, dtype=th.float32, device=device)
-    with frozen(victim), th.no_grad():
-        mean = view.expected_embedding(view.log_probs(x_all.to(victim_device)))  # (n, positions, dim)
-        unit = mean / mean.norm(dim=2, keepdim=True).clamp(min=1e-12)
-        target = (-(mean.shape[2] ** 0.5) * unit).clamp(-1.0, 1.0).reshape(len(x_all), -1).to(device)
-    generator = th.Generator().manual_seed(int(seed))
-    optimizer = th.optim.Adam(policy.parameters(), lr=learning_rate)
-    mode = policy.training
-    policy.train(True)
-    last = float("nan")
-    for _ in range(epochs):
-        order = th.randperm(len(x_all), generator=generator).to(device)
-        total, batches = 0.0, 0
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            loss = ((policy.get_distribution(x_all[idx]).distribution.mean - target[idx]) ** 2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total, batches = total + float(loss.detach()), batches + 1
-        last = total / batches
-    policy.train(mode)
-    return last
-
-
 def fit_adversary_phase(adversary: Any, recommender: Any, config: TrainConfig, seed: int) -> float | None:
     """The warm start of an adversary phase as ``config`` sets it (``None`` when ``attacker_fit_epochs`` is 0)."""
     if not config.attacker_fit_epochs:

@@ -7,10 +7,10 @@ Two kinds of learned adversary (``kind``):
   white-box warm start of :mod:`agents.training.adversary_fit` where the victim is a torch policy.
 * ``"pa-ad"``: PA-AD (Sun et al. 2022): PPO learns a *director* that picks a direction in the victim's
   policy space (one embedding-sized vector per slate position, far smaller than the observation), and
-  :class:`~advrec_gym.attacks.PAAD`'s gradient actor realises it in the ball. The director is warm
-  started on the expected-embedding direction (``-E_pi0[e]``), which makes the untrained PA-AD the
-  ``"pgd-semantic"`` attack; PPO then searches for directions that cost the victim more *return*,
-  which a per-step gradient attack cannot see.
+  :class:`~advrec_gym.attacks.PAAD`'s gradient actor realises it in the ball. The director acts
+  relative to the expected-embedding direction (``-E_pi0[e]``, PAAD's ``prior``), so the untrained
+  PA-AD is the ``"pgd-semantic"`` attack; PPO then searches for directions that cost the victim more
+  *return*, which a per-step gradient attack cannot see.
 
 **Trained until it plateaus.** Every ``check_every`` env steps (and once after the warm start) the
 adversary (its mean action) is scored by the victim's mean return over ``eval_episodes`` episodes on
@@ -28,6 +28,7 @@ early stop of the epochs) keep it below :data:`KL_BOUND` (docs/attacks.md gives 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -44,7 +45,7 @@ from advrec_gym.attacks import PAAD, AttackerVectorEnv, Budget, LearnedAdversary
 from advrec_gym.attacks.base import env_item_embeddings
 from advrec_gym.attacks.victim import gradient_policy
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
-from agents.training.adversary_fit import collect_states, fit_adversary, fit_director
+from agents.training import adversary_fit
 from agents.training.config import TrainConfig
 from agents.training.players import make_adversary
 
@@ -149,6 +150,8 @@ class BestResponse:
         plateaued: stopped by the plateau rule (else by ``max_steps``).
         rule: the plateau rule.
         warm_start: what the warm start ended at (``None`` without one).
+        actor_steps: PA-AD's actor's APGD steps.
+        item_embeddings: the env's catalogue embeddings (PA-AD's actor needs them).
     """
 
     adversary: PPO
@@ -162,13 +165,15 @@ class BestResponse:
     rule: PlateauRule
     warm_start: dict[str, Any] | None = None
     actor_steps: int = 10
-    extra: dict[str, Any] = field(default_factory=dict)
+    item_embeddings: np.ndarray | None = field(default=None, repr=False)
 
     def attacker(self, victim: Any, seed: int | None = None):
         """The adversary as an attacker against ``victim`` (its mean action)."""
         if self.kind == "learned":
             return LearnedAdversary(self.adversary, self.budget, seed=seed)
-        return PAAD(self.adversary, victim, self.budget, steps=self.actor_steps, seed=seed)
+        return PAAD(
+            self.adversary, victim, self.budget, steps=self.actor_steps, item_embeddings=self.item_embeddings, seed=seed
+        )
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: everything but the model (for results files)."""
@@ -230,28 +235,29 @@ def fit_best_response(
     attacker_env = AttackerVectorEnv(
         victim, env=venv, budget=budget, victim_deterministic=victim_deterministic, actor=actor
     )
+    if kind == "pa-ad":  # the director's own step size (its Gaussian is 3x smaller than the perturbation's)
+        settings = dataclasses.replace(settings, attacker_learning_rate=settings.attacker_director_learning_rate)
     model = make_adversary(settings, VecMonitor(SB3VecEnvAdapter(attacker_env)), device=device, seed=seed)
     warm_start = None
-    if differentiable and settings.attacker_fit_epochs:
-        states = collect_states(victim, make_env(), settings.attacker_fit_states, seed)
+    if kind == "learned" and differentiable and settings.attacker_fit_epochs:
+        states = adversary_fit.collect_states(victim, make_env(), settings.attacker_fit_states, seed)
         emb = env_item_embeddings(venv)
-        if kind == "pa-ad":
-            loss = fit_director(model, victim, states, emb, epochs=settings.attacker_fit_epochs, seed=seed)
-        else:
-            loss = fit_adversary(
-                model,
-                victim,
-                states,
-                budget,
-                venv.unwrapped.embedding_slice,
-                epochs=settings.attacker_fit_epochs,
-                seed=seed,
-                objective=WARM_START_OBJECTIVE,
-                item_embeddings=emb,
-            )
+        loss = adversary_fit.fit_adversary(
+            model,
+            victim,
+            states,
+            budget,
+            venv.unwrapped.embedding_slice,
+            epochs=settings.attacker_fit_epochs,
+            seed=seed,
+            objective=WARM_START_OBJECTIVE,
+            item_embeddings=emb,
+        )
         warm_start = {"epochs": settings.attacker_fit_epochs, "states": settings.attacker_fit_states, "loss": loss}
     check_env = make_env()
-    response = BestResponse(model, kind, budget, 0, 0.0, [], [], False, rule, warm_start, actor_steps)
+    response = BestResponse(
+        model, kind, budget, 0, 0.0, [], [], False, rule, warm_start, actor_steps, env_item_embeddings(venv)
+    )
 
     def check(kl_max: float) -> None:
         attacker = response.attacker(victim, seed=seed)

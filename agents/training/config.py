@@ -97,6 +97,8 @@ class TrainConfig:
     """Hidden layers of the learned adversary."""
     attacker_learning_rate: float = 3e-5
     """Adversary's Adam learning rate (3e-4 took PPO's updates of the 1,152-d Gaussian to an exact KL of 1.2-4.1 per update, approx_kl 1.1-12; 3e-5 with attacker_target_kl 0.02 keeps them near 0.03: docs/attacks.md)."""
+    attacker_director_learning_rate: float = 3e-4
+    """Learning rate of PA-AD's director (a 384-d Gaussian whose updates moved the exact KL by 2e-4 at 3e-5: too slow to learn; docs/attacks.md)."""
     attacker_target_kl: float | None = 0.02
     """SB3's target_kl for the adversary: an update's epochs stop once approx_kl exceeds 1.5 times it (None: no limit)."""
     attacker_n_steps: int = 256
@@ -150,7 +152,7 @@ class TrainConfig:
         check_choice("defence", self.defence, DEFENCES)
         check_choice("norm", self.norm, NORMS)
         check_choice("device", self.device, DEVICES)
-        for name in ("temperature", "learning_rate", "attacker_learning_rate"):
+        for name in ("temperature", "learning_rate", "attacker_learning_rate", "attacker_director_learning_rate"):
             check_float(name, getattr(self, name), low=0.0, low_open=True)
         check_float("gamma", self.gamma, low=0.0, high=1.0)
         check_float("ent_coef", self.ent_coef, low=0.0)

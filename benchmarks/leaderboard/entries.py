@@ -233,7 +233,6 @@ def make_attack(attack: str, victim: Any, budget: Budget, seed: int, adversary: 
     ``pgd-10`` = the early-stopping 10-step PGD; the suite's names are ``make_attacker``'s, with its
     frozen defaults). ``adversary``: the trained adversary of ``learned`` / ``pa-ad`` (a ``BestResponse``)."""
     from advrec_gym.attacks import make_attacker
-
     from benchmarks.leaderboard.protocol import BOARD_ATTACKS
 
     if attack not in BOARD_ATTACKS:

@@ -58,7 +58,7 @@ V0_ATTACKS = ("random", "fgsm", "pgd-10", "critic-pgd", "learned")
 WHITE_BOX_ATTACKS = tuple(a for a in ATTACKS if SPECS[BOARD_ATTACKS[a]].needs & {"distribution", "values"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: str) -> type:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -122,7 +122,10 @@ ENTRIES: dict[str, EntryInfo] = {
         "greedy the top-scoring one (agents.supervised)",
     ),
     "oracle": EntryInfo(
-        "agents.baselines:OraclePolicy", False, ranked=False, description="reads the hidden interests: a ceiling, not ranked"
+        "agents.baselines:OraclePolicy",
+        False,
+        ranked=False,
+        description="reads the hidden interests: a ceiling, not ranked",
     ),
 }
 DEFENCES = ("none", "noise", "pgd", "atla")  # issue 4's (add "sa" here when it is built)

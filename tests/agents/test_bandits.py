@@ -122,3 +122,57 @@ def test_bad_settings_are_named(kwargs, match):
 def test_bad_observation_shape_is_an_error():
     with pytest.raises(ValueError, match="three embedding averages"):
         LinUCBPolicy(EMB).predict(np.zeros((2, 4), dtype=np.float32))
+
+
+# ---------------------------------------------------------------------------------------------- what attacks see
+@pytest.fixture(scope="module")
+def learned(tiny_catalogue):
+    """(bandit trained 2,000 steps on the tiny env, 64 observations of its own rollouts)."""
+    from advrec_gym.v0 import AdvRecVectorEnv
+
+    venv = AdvRecVectorEnv(8, catalogue=tiny_catalogue, max_episode_steps=20)
+    bandit = LinUCBPolicy(tiny_catalogue.embeddings, seed=0).learn(venv, 2000, seed=0)
+    obs, _ = venv.reset(seed=3)
+    rows = []
+    for _ in range(8):
+        obs, *_ = venv.step(bandit.predict(obs)[0])
+        rows.append(obs.copy())
+    return bandit, np.concatenate(rows)
+
+
+def test_the_torch_view_scores_are_linucbs_scores_and_differentiable(learned):
+    import torch
+
+    bandit, obs = learned
+    view = bandit.gradient_policy
+    # equal to float32 rounding of the products (torch's and numpy's sums run in different orders: measured 2e-7)
+    np.testing.assert_allclose(view.scores(torch.as_tensor(obs)).numpy(), bandit.scores(obs), rtol=0, atol=1e-6)
+    x = torch.as_tensor(obs[:4], dtype=torch.float64).requires_grad_(True)
+    assert torch.autograd.gradcheck(view.scores, (x,), eps=1e-6, atol=1e-6)
+    assert list(view.parameters()) == []  # the statistics are buffers: attacks cannot change them
+    # its greedy item, and that of action_scores, is the UCB rule's (predict's sampled mode)
+    greedy = view.get_distribution(torch.as_tensor(obs)).mode().numpy()
+    np.testing.assert_array_equal(greedy, bandit.predict(obs)[0])
+    np.testing.assert_array_equal(bandit.action_scores(obs).argmax(axis=1), bandit.predict(obs)[0])
+
+
+def test_white_box_and_query_attacks_apply_to_linucb_and_move_its_ucb_choice(learned):
+    from advrec_gym.attacks import SUITE, Budget, RandomNoise, applicable_attacks, attack_surface, make_attacker
+
+    bandit, obs = learned
+    assert attack_surface(bandit) == {"scores", "distribution"}
+    assert set(SUITE) - set(applicable_attacks(bandit, SUITE)) == {"critic"}  # no value head
+    budget = Budget(0.05, "inf")
+    clean = bandit.predict(obs)[0]
+    theta, a_inv = bandit.theta.copy(), bandit.A_inv.copy()
+
+    def changed(attacker) -> float:
+        return float(np.mean(bandit.predict(attacker.perturb(obs))[0] != clean))
+
+    noise = changed(RandomNoise(budget, seed=0))
+    topk = changed(make_attacker("pgd-topk", bandit, budget, k=3, seed=0))
+    query = changed(make_attacker("query", bandit, budget, k=3, queries=300, seed=0))
+    assert topk > noise + 0.3 and query > noise + 0.2, (noise, topk, query)
+    # the attacks never touched the bandit's statistics
+    np.testing.assert_array_equal(bandit.theta, theta)
+    np.testing.assert_array_equal(bandit.A_inv, a_inv)

@@ -186,7 +186,9 @@ def test_pa_ad_moves_the_expected_embedding_along_the_directors_direction(traine
         paad.perturb(obs)
     director = DirectionPolicy(OBS_DIM, emb.shape[1], seed=5)
     expected = paad.realise(obs, DirectionPolicy(OBS_DIM, emb.shape[1], seed=5).predict(obs)[0])
-    np.testing.assert_array_equal(PAAD(director, model, BUDGETS[0], steps=5, item_embeddings=emb, seed=0).perturb(obs), expected)
+    np.testing.assert_array_equal(
+        PAAD(director, model, BUDGETS[0], steps=5, item_embeddings=emb, seed=0).perturb(obs), expected
+    )
 
 
 # ---------------------------------------------------------------------------------------------- queries
