@@ -16,8 +16,9 @@ Two kinds of learned adversary (``kind``):
 adversary (its mean action) is scored by the victim's mean return over ``eval_episodes`` episodes on
 fixed training-side users (the same users at every check). Training stops when the best score of the
 last ``patience`` checks is not ``min_improvement`` (relative) below the best score before them, or at
-``max_steps``; the learning curve (env steps, victim return, the PPO update's KL) is returned with the
-adversary, and whether it plateaued.
+``max_steps``; the adversary of the best check is kept (as APGD keeps its best iterate), and the
+learning curve (env steps, victim return, the PPO update's KL) is returned with it, and whether it
+plateaued.
 
 **Trust region.** PPO's ``approx_kl`` on the adversary's 1,152-d Gaussian ran at 2.7-42 with the game's
 first settings (a small change of every coordinate of the mean is a large KL in 1,152 dimensions).
@@ -28,6 +29,7 @@ early stop of the epochs) keep it below :data:`KL_BOUND` (docs/attacks.md gives 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Callable
@@ -152,6 +154,8 @@ class BestResponse:
         warm_start: what the warm start ended at (``None`` without one).
         actor_steps: PA-AD's actor's APGD steps.
         item_embeddings: the env's catalogue embeddings (PA-AD's actor needs them).
+        best_check: the check whose adversary is kept (the lowest victim return of the curve; the
+            adversary is restored to it at the end).
     """
 
     adversary: PPO
@@ -166,6 +170,7 @@ class BestResponse:
     warm_start: dict[str, Any] | None = None
     actor_steps: int = 10
     item_embeddings: np.ndarray | None = field(default=None, repr=False)
+    best_check: int = 0
 
     def attacker(self, victim: Any, seed: int | None = None):
         """The adversary as an attacker against ``victim`` (its mean action)."""
@@ -184,6 +189,7 @@ class BestResponse:
             "plateaued": self.plateaued,
             "rule": asdict(self.rule),
             "curve": self.curve,
+            "best_check": self.best_check,
             "kl_max": max((u["kl"] for u in self.updates), default=0.0),
             "approx_kl_max": max((u["approx_kl"] for u in self.updates), default=0.0),
             "warm_start": self.warm_start,
@@ -275,13 +281,23 @@ def fit_best_response(
 
     monitor = TrustRegionMonitor()
     check(0.0)
+    best = (response.curve[-1]["victim_return"], copy.deepcopy(model.policy.state_dict()), 0)
     model.set_random_seed(seed)
     while model.num_timesteps < rule.max_steps and not response.plateaued:
         seen = len(monitor.updates)
         chunk = min(rule.check_every, rule.max_steps - model.num_timesteps)
         model.learn(chunk, callback=monitor, reset_num_timesteps=False)
         check(max((u["kl"] for u in monitor.updates[seen:]), default=0.0))
+        if response.curve[-1]["victim_return"] < best[0]:
+            best = (
+                response.curve[-1]["victim_return"],
+                copy.deepcopy(model.policy.state_dict()),
+                len(response.curve) - 1,
+            )
         response.plateaued = rule.plateaued([c["victim_return"] for c in response.curve])
+    # the adversary kept is the best one the checks saw (its checks' users are not the evaluation users)
+    model.policy.load_state_dict(best[1])
+    response.best_check = best[2]
     response.env_steps = int(model.num_timesteps)
     response.updates = monitor.updates
     response.wall_s = time.perf_counter() - start
