@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    stamp = provenance()  # the commit the run started at (the code it ran)
     config = board_config(args)
     args.workdir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "benchmark": "attack_strength",
         "command": " ".join(["python benchmarks/attack_strength.py", *(sys.argv[1:] if argv is None else argv)]),
-        **provenance(),
+        **stamp,
         "hardware": {"processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count()},
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "suite_defaults": {a: SPECS[a].defaults for a in (*SCORED, *LEARNED)},

@@ -168,7 +168,7 @@ class Objective:
             return -torch.logsumexp(masked, dim=2).sum(dim=1)
         if name == "kl":
             p0 = state["logp"]
-            return (p0.exp() * (p0 - logp)).sum(dim=(1, 2))
+            return (p0.softmax(dim=2) * (p0 - logp)).sum(dim=2).sum(dim=1)  # probabilities as torch computes them
         if name in ("semantic", "direction"):
             sign = -1.0 if name == "semantic" else 1.0
             return sign * (victim.expected_embedding(logp) * state["u"]).sum(dim=(1, 2))

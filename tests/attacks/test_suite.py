@@ -172,7 +172,7 @@ def test_pa_ad_moves_the_expected_embedding_along_the_directors_direction(traine
     emb = tiny_catalogue.embeddings
     rng = np.random.default_rng(3)
     directions = rng.standard_normal((len(obs), emb.shape[1])).astype(np.float32)
-    paad = PAAD(None, model, BUDGETS[0], steps=5, item_embeddings=emb, seed=0)
+    paad = PAAD(None, model, BUDGETS[0], steps=5, prior=False, item_embeddings=emb, seed=0)
     perturbed = paad.realise(obs, directions)
     view = Victim(model.policy, emb)
     with torch.no_grad():
@@ -181,14 +181,29 @@ def test_pa_ad_moves_the_expected_embedding_along_the_directors_direction(traine
     clipped = np.clip(directions, -1, 1)  # the director's action space is [-1, 1]^dim
     u = torch.as_tensor(clipped / np.linalg.norm(clipped, axis=1, keepdims=True))
     assert torch.all(((after - before) * u).sum(dim=1) > 0)
-    assert np.array_equal(paad.realise(obs, np.zeros_like(directions)), obs)  # no direction: no move
+    assert np.array_equal(paad.realise(obs, np.zeros_like(directions)), obs)  # no direction, no prior: no move
     with pytest.raises(ValueError, match="has no director yet"):
         paad.perturb(obs)
+    with pytest.raises(ValueError, match=r"directions must have shape \(128, 8\), got shape \(128, 7\)"):
+        paad.realise(obs, directions[:, :7])
     director = DirectionPolicy(OBS_DIM, emb.shape[1], seed=5)
     expected = paad.realise(obs, DirectionPolicy(OBS_DIM, emb.shape[1], seed=5).predict(obs)[0])
-    np.testing.assert_array_equal(
-        PAAD(director, model, BUDGETS[0], steps=5, item_embeddings=emb, seed=0).perturb(obs), expected
-    )
+    acting = PAAD(director, model, BUDGETS[0], steps=5, prior=False, item_embeddings=emb, seed=0)
+    np.testing.assert_array_equal(acting.perturb(obs), expected)
+
+
+def test_pa_ads_prior_makes_an_idle_director_the_semantic_attack(trained, tiny_catalogue):
+    model, obs = trained
+    emb = tiny_catalogue.embeddings
+    idle = PAAD(None, model, BUDGETS[0], steps=5, item_embeddings=emb, seed=0).realise(obs, np.zeros((len(obs), 8)))
+    semantic = APGD(model, BUDGETS[0], objective="semantic", steps=5, item_embeddings=emb, seed=0).perturb(obs)
+    spec = Objective("semantic")
+    gains = [
+        objective_values(model, spec, obs, p, emb) - objective_values(model, spec, obs, obs, emb)
+        for p in (idle, semantic)
+    ]
+    assert np.all(gains[0] > 0)
+    np.testing.assert_allclose(gains[0], gains[1], rtol=1e-3, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------- queries
