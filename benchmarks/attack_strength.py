@@ -18,8 +18,9 @@ Run::
 
     ADVREC_CACHE_DIR=/tmp/advrec-cache python benchmarks/attack_strength.py --episodes 64
 
-It prints a table and writes ``benchmarks/results/attack_strength.json`` (``--workdir`` keeps the trained
-victims between runs: a second run only evaluates).
+It prints a table and writes ``benchmarks/results/attack_strength.json``. ``--workdir`` keeps the trained
+victims and each victim's finished row between runs: a rerun with the same settings only does what
+is missing (the row of a victim is recomputed when any setting changed).
 """
 
 from __future__ import annotations
@@ -136,6 +137,20 @@ def heavy_attackers(policy, budget: Budget, args) -> dict[str, Any]:
 
 
 def run_victim(name: str, config: BoardConfig, args, workdir: Path) -> dict[str, Any]:
+    """One victim's row (kept in ``workdir``: a rerun with the same settings reuses it)."""
+    path = workdir / VICTIMS[name].slug / "result.json"
+    settings = {k: v for k, v in vars(args).items() if k not in ("victims", "workdir", "out")}
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("settings") == settings:
+            print(f"  {name}: reusing {path}", flush=True)
+            return saved["result"]
+    result = _run_victim(name, config, args, workdir)
+    atomic_write_bytes(path, (json.dumps({"settings": settings, "result": result}, indent=2) + "\n").encode())
+    return result
+
+
+def _run_victim(name: str, config: BoardConfig, args, workdir: Path) -> dict[str, Any]:
     policy = trained_policy(name, config, workdir)
     budget = Budget(config.main_eps, config.norm)
     result: dict[str, Any] = {"victim": name, "natural": score(policy, None, config), "suite": {}, "heavy": {}}

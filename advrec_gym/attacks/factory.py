@@ -43,7 +43,7 @@ class AttackSpec:
 
 _DIST, _VALUES, _SCORES = frozenset({"distribution"}), frozenset({"values"}), frozenset({"scores"})
 #: the suite's frozen defaults (docs/attacks.md, "Frozen defaults")
-STEPS, RESTARTS, TOP_K, EOT_SAMPLES, QUERIES = 20, 2, 10, 8, 1000
+STEPS, RESTARTS, TOP_K, EOT_SAMPLES, QUERIES = 20, 2, 30, 8, 1000
 
 SPECS: dict[str, AttackSpec] = {
     "random": AttackSpec(RandomNoise),
@@ -62,7 +62,7 @@ SPECS: dict[str, AttackSpec] = {
     "mad": AttackSpec(MAD, {"steps": 10}, _DIST),
     "critic": AttackSpec(APGD, {"objective": "critic", "steps": STEPS, "restarts": RESTARTS}, _VALUES),
     "critic-pgd": AttackSpec(CriticPGD, {"steps": 10}, _VALUES),
-    "query": AttackSpec(QueryAttack, {"objective": "topk", "queries": QUERIES, "k": TOP_K}, _SCORES),
+    "query": AttackSpec(QueryAttack, {"objective": "semantic", "queries": QUERIES}, _SCORES),
     "learned": AttackSpec(LearnedAdversary, learned=True),
     "pa-ad": AttackSpec(PAAD, {"steps": 10}, _DIST, learned=True),
 }

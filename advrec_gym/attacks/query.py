@@ -3,7 +3,9 @@
 The victim is queried through :class:`~advrec_gym.attacks.victim.ScoredPolicy` (``action_scores(obs)``:
 LinUCB, the click model, the baselines) or, for SB3 models, its action log-probabilities. The attack
 estimates the objective's gradient from antithetic finite differences (NES / SPSA, Ilyas et al.
-2018, Uesato et al. 2018): per iteration ``samples`` random directions ``u`` (Rademacher signs for
+2018, Uesato et al. 2018): per iteration ``samples`` random directions ``u`` (by default random
+combinations of the item embeddings per history block, a prior as in Ilyas et al. 2019's "bandits
+with priors": a recommender's item scores vary along the item embeddings; else Rademacher signs for
 L-inf, Gaussian for L2), the victim queried at ``d +- sigma u`` (projected into the feasible set, so
 every query is itself a feasible perturbation and a candidate), then one signed (L-inf) or normalised
 (L2) step on the estimate. The step is halved, and the row sent back to its best point, after
@@ -30,6 +32,8 @@ from advrec_gym.attacks.victim import item_embeddings_of, resolve_scores
 
 #: the objectives a query attack can score from action scores alone
 QUERY_OBJECTIVES = ("topk", "action", "semantic", "kl")
+#: where its random directions come from: the catalogue's embeddings (a prior), or i.i.d. coordinates
+DIRECTIONS = ("catalogue", "iid")
 
 
 class QueryAttack(Attacker):
@@ -39,12 +43,15 @@ class QueryAttack(Attacker):
         victim: anything with ``action_scores(obs)`` (see :class:`~advrec_gym.attacks.victim.ScoredPolicy`),
             or an SB3 model / torch policy (its log-probabilities are the scores).
         budget: the ball (or give ``eps`` and ``norm``).
-        objective: ``"topk"`` (default), ``"action"``, ``"semantic"`` or ``"kl"``, as in
-            :mod:`advrec_gym.attacks.objectives` (computed from ``log_softmax(scores)``).
+        objective: ``"semantic"`` (default; needs the item embeddings), ``"topk"``, ``"action"`` or ``"kl"``,
+            as in :mod:`advrec_gym.attacks.objectives` (computed from ``log_softmax(scores)``).
         queries: the query budget per observation row (>= 2 * samples + 2).
         samples: random directions per iteration (each costs two queries).
         sigma: finite-difference radius, in the budget's norm (default ``eps / 2``).
         patience: iterations without a new best before the step halves.
+        directions: ``"catalogue"`` (default): random combinations of the item embeddings per embedding
+            block, the directions the victim's item scores vary in (falls back to ``"iid"`` without item
+            embeddings); ``"iid"``: Rademacher signs (L-inf) or Gaussian directions (L2).
         k: size of the clean top-k set (``"topk"``).
         item_embeddings: for ``"semantic"`` (default: the bound env's catalogue, or the victim's own).
         embedding_slice, clip_range, seed: as in :class:`~advrec_gym.attacks.Attacker`.
@@ -64,11 +71,12 @@ class QueryAttack(Attacker):
         *,
         eps: float | None = None,
         norm: str = "inf",
-        objective: str = "topk",
+        objective: str = "semantic",
         queries: int = 1000,
         samples: int = 16,
         sigma: float | None = None,
         patience: int = 2,
+        directions: str = "catalogue",
         k: int = 10,
         item_embeddings: Any = None,
         embedding_slice: slice | None = None,
@@ -84,6 +92,7 @@ class QueryAttack(Attacker):
         self.queries = check_int("queries", queries, low=2 * self.samples + 2)
         self.sigma = check_float("sigma", self.budget.eps / 2 if sigma is None else sigma, low=0.0)
         self.patience = check_int("patience", patience, low=1)
+        self.direction_prior = check_choice("directions", directions, DIRECTIONS)
         if item_embeddings is not None:
             self.item_embeddings, self._embeddings_given = np.asarray(item_embeddings, dtype=np.float32), True
         else:
@@ -106,6 +115,37 @@ class QueryAttack(Attacker):
         space = getattr(getattr(self.victim, "policy", self.victim), "observation_space", None)
         shape = getattr(space, "shape", None)
         return int(shape[0]) if shape is not None and len(shape) == 1 else None
+
+    # ------------------------------------------------------------------ directions
+    def _catalogue_basis(self, width: int) -> torch.Tensor | None:
+        """``B`` (rank, dim) with ``B^T B = E^T E / num_items`` (``E`` the item embeddings), when
+        ``directions="catalogue"`` and the slice is whole embedding blocks: ``z @ B`` with ``z ~ N(0, I)``
+        is distributed as ``z' @ E / sqrt(num_items)``, at the cost of a rank-sized product."""
+        emb = self.item_embeddings
+        if self.direction_prior != "catalogue" or emb is None or width % emb.shape[1]:
+            return None
+        _, singular, vt = np.linalg.svd(np.asarray(emb, dtype=np.float64), full_matrices=False)
+        return torch.tensor(singular[:, None] * vt / np.sqrt(emb.shape[0]), dtype=torch.float32)
+
+    def _directions(self, gen: np.random.Generator, n: int, S: int, width: int, basis) -> torch.Tensor:
+        """``S`` random directions per row (n, S, width): L-inf ones with coordinates of size about 1, L2 ones of norm 1.
+
+        ``basis`` (the catalogue prior): each embedding block's direction is a random combination of the
+        item embeddings, ``z @ E`` with ``z ~ N(0, I)``: the directions the victim's item scores vary in
+        (a recommender scores items by products with their embeddings), far fewer than the block's
+        coordinates. Otherwise Rademacher signs (L-inf) or Gaussian directions (L2).
+        """
+        if basis is not None:
+            blocks = width // basis.shape[1]
+            z = torch.as_tensor(gen.standard_normal((n, S, blocks, basis.shape[0]), dtype=np.float32))
+            u = (z @ basis).reshape(n, S, width)
+        elif self.budget.norm == "inf":
+            return torch.as_tensor(gen.integers(0, 2, (n, S, width), dtype=np.int8) * 2 - 1, dtype=torch.float32)
+        else:
+            u = torch.as_tensor(gen.standard_normal((n, S, width), dtype=np.float32))
+        if self.budget.norm == "inf":  # unit RMS coordinate, as a sign vector has
+            return u / u.pow(2).mean(dim=2, keepdim=True).sqrt().clamp(min=1e-12)
+        return u / u.norm(dim=2, keepdim=True).clamp(min=1e-12)
 
     # ------------------------------------------------------------------ queries
     def _scores(self, x: torch.Tensor, deltas: torch.Tensor, state: dict | None, scorer: Victim):
@@ -135,12 +175,9 @@ class QueryAttack(Attacker):
         stall = torch.zeros(n, dtype=torch.int64)
         width = sl.stop - sl.start
         gen = self.rng
+        basis = self._catalogue_basis(width)
         for _ in range(self.iterations):
-            if self.budget.norm == "inf":
-                u = torch.as_tensor(gen.integers(0, 2, (n, S, width), dtype=np.int8) * 2 - 1, dtype=x.dtype)
-            else:
-                u = torch.as_tensor(gen.standard_normal((n, S, width), dtype=np.float32))
-                u /= u.norm(dim=2, keepdim=True).clamp(min=1e-12)
+            u = self._directions(gen, n, S, width, basis)
             full = torch.zeros(n, S, x.shape[1], dtype=x.dtype)
             full[:, :, sl] = u
             plus = (delta[:, None, :] + self.sigma * full).transpose(0, 1).reshape(S * n, -1)

@@ -48,7 +48,7 @@ FAST = {
     "spsa": {"queries": 40, "samples": 4},
     "pa-ad": {"steps": 3},
 }
-NEEDS_EMBEDDINGS = ("pgd-semantic", "pa-ad")
+NEEDS_EMBEDDINGS = ("pgd-semantic", "pa-ad", "query", "spsa")
 
 
 def named_attacker(name, victim, budget, embeddings, *, seed=0, fast=True):

@@ -94,7 +94,7 @@ def test_clipping_never_grows_a_perturbation_even_from_outside_the_bounds(victim
         RandomNoise(budget, seed=1),
         PGD(victim, budget, steps=2),
         APGD(victim, budget, steps=3, restarts=2, seed=0),
-        QueryAttack(victim, budget, queries=20, samples=2, seed=0),
+        QueryAttack(victim, budget, objective="topk", queries=20, samples=2, seed=0),
     )
     for attacker in attackers:
         delta = attacker.perturb(obs) - obs

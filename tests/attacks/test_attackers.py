@@ -145,6 +145,11 @@ def test_attack_on_a_cuda_victim(tiny_catalogue, observations):
     assert attacker.device.type == "cuda"
     perturbed = attacker.perturb(observations)
     assert np.abs(perturbed - observations).max() <= 0.05 + 1e-6
+    for name in sorted(ATTACKERS):  # every attack of the suite runs against a CUDA victim
+        attacker = named_attacker(name, model, EPS, tiny_catalogue.embeddings)
+        assert getattr(getattr(attacker, "actor", attacker), "device", torch.device("cuda")).type == "cuda", name
+        perturbed = attacker.perturb(observations)
+        assert np.all(np.isfinite(perturbed)) and np.abs(perturbed - observations).max() <= 0.05 + 1e-6, name
 
 
 # ---------------------------------------------------------------------------------------------- the victim is left as found

@@ -95,7 +95,9 @@ def test_more_steps_and_restarts_never_score_lower_in_the_mean(trained, tiny_cat
 def test_the_query_attack_approaches_the_white_box_one_on_the_same_objective(trained):
     model, obs = trained
     budget, spec = BUDGETS[0], Objective("topk", k=3)
-    query = objective_values(model, spec, obs, QueryAttack(model, budget, k=3, queries=600, seed=0).perturb(obs), None)
+    query = objective_values(
+        model, spec, obs, QueryAttack(model, budget, objective="topk", k=3, queries=600, seed=0).perturb(obs), None
+    )
     white = objective_values(model, spec, obs, APGD(model, budget, k=3, steps=20, seed=0).perturb(obs), None)
     noise = objective_values(model, spec, obs, RandomNoise(budget, seed=0).perturb(obs), None)
     clean = objective_values(model, spec, obs, obs, None)
@@ -224,7 +226,7 @@ class CountingScores:
 def test_the_query_attack_respects_its_query_budget(trained, queries):
     model, obs = trained
     victim = CountingScores(model)
-    attack = QueryAttack(victim, BUDGETS[0], queries=queries, samples=4, seed=0)
+    attack = QueryAttack(victim, BUDGETS[0], objective="topk", queries=queries, samples=4, seed=0)
     attack.perturb(obs)
     per_row = victim.rows / len(obs)
     # 1 clean query, then 2 * 4 + 1 = 9 per iteration, as many as fit
@@ -240,7 +242,9 @@ def test_a_victim_whose_scores_ignore_the_observation_is_never_moved(observation
         def action_scores(self, obs):
             return np.zeros((len(obs), 20), dtype=np.float32)
 
-    perturbed = QueryAttack(Uniform(), BUDGETS[0], queries=100, samples=4, seed=0).perturb(observations)
+    perturbed = QueryAttack(Uniform(), BUDGETS[0], objective="topk", queries=100, samples=4, seed=0).perturb(
+        observations
+    )
     np.testing.assert_array_equal(perturbed, observations)
 
 

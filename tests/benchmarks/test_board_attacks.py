@@ -39,7 +39,9 @@ def test_every_board_attack_builds_its_suite_attacker_within_the_budget(setting)
             continue  # trained per cell (tests/benchmarks/test_leaderboard_adversary.py)
         attacker = entries.make_attack(attack, model, budget, seed=0)
         assert isinstance(attacker, SPECS[name].cls), attack
-        attacker.bind(venv.single_observation_space, venv.unwrapped.embedding_slice, venv.unwrapped.catalogue.embeddings)
+        attacker.bind(
+            venv.single_observation_space, venv.unwrapped.embedding_slice, venv.unwrapped.catalogue.embeddings
+        )
         delta = attacker.perturb(obs) - obs
         assert np.abs(delta).max() <= 0.05 + 1e-6 and np.abs(delta).max() > 0, attack
     legacy = entries.make_attack("pgd-10", model, budget, seed=0)

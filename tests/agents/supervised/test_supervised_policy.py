@@ -84,7 +84,15 @@ def test_the_query_and_suite_attacks_see_the_sampled_policys_scores(cat30, train
         np.exp(scores) / np.exp(scores).sum(1, keepdims=True), policy.probabilities(obs), atol=1e-6
     )
     assert attack_surface(policy) == {"scores", "distribution"} and "critic" not in applicable_attacks(policy, SUITE)
-    attacker = make_attacker("query", policy, eps=0.01, queries=100, embedding_slice=slice(0, 3 * 384), seed=0)
+    attacker = make_attacker(
+        "query",
+        policy,
+        eps=0.01,
+        queries=100,
+        item_embeddings=cat30.embeddings,
+        embedding_slice=slice(0, 3 * 384),
+        seed=0,
+    )
     delta = attacker.perturb(obs) - obs
     assert np.abs(delta).max() <= 0.01 + 1e-6 and attacker.last_queries_per_row <= 100
 
