@@ -229,8 +229,9 @@ class MAD(WhiteBoxAttack):
 
     SA-PPO's recipe: start uniformly within ``eps / steps`` of the clean observation, then ``steps``
     signed-gradient steps of ``step_size`` (default ``eps / steps``; L2: normalised gradient steps),
-    projecting after each. The best iterate is kept per row (an addition: the published attack returns
-    the last iterate); ``restarts`` repeats it from fresh small random starts.
+    projecting after each. The best iterate is kept per row, FGSM's point on the greedy action among
+    the candidates (additions: the published attack returns the last iterate); ``restarts`` repeats it
+    from fresh small random starts.
 
     Args:
         victim: an SB3 model or its policy, or a victim with a torch ``gradient_policy``.
@@ -267,7 +268,7 @@ class MAD(WhiteBoxAttack):
 
     @property
     def gradient_passes(self) -> int:
-        return self.restarts * self.steps
+        return self.restarts * self.steps + 1
 
     def _perturb_slice(self, obs: np.ndarray, sl: slice) -> np.ndarray:
         objective, victim = self.objective, self.victim_view()
@@ -277,6 +278,10 @@ class MAD(WhiteBoxAttack):
             with torch.no_grad():
                 state = objective.clean(objective.forward(victim, x), victim, self.rng)
             best = _Best(len(x), x, keep_grad=False)
+            # FGSM's point (on the greedy action: the KL's own gradient vanishes at d = 0) is a candidate too
+            fgsm = APGD._fgsm_point(self, victim, x, ball)
+            with torch.no_grad():
+                best.update(objective.score(objective.forward(victim, x + fgsm), state, victim), fgsm)
             small = Budget(self.budget.eps / self.steps, self.budget.norm)
             for _ in range(self.restarts):
                 delta = ball.zeros()
