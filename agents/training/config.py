@@ -22,7 +22,21 @@ from advrec_gym._validation import check_choice, check_float, check_int, did_you
 POLICIES = ("item_embedding", "mlp")
 DEFENCES = ("none", "noise", "pgd", "atla", "sa")
 NORMS = ("inf", "2")
-EVAL_ATTACKS = ("random", "fgsm", "pgd", "critic", "learned")
+#: attacks of the evaluation table: the suite's (advrec_gym.attacks.SUITE, PA-AD aside) and the training PGD
+EVAL_ATTACKS = (
+    "random",
+    "fgsm",
+    "pgd",
+    "critic",
+    "learned",
+    "pgd-action",
+    "pgd-topk",
+    "pgd-semantic",
+    "pgd-kl",
+    "pgd-eot",
+    "mad",
+    "query",
+)
 DEVICES = ("auto", "cpu", "cuda")
 #: default share of attacked recommender steps, per defence (``rho=None``)
 DEFAULT_RHO = {"none": 0.0, "noise": 1.0, "pgd": 0.2, "atla": 1.0, "sa": 0.0}

@@ -14,6 +14,7 @@ from stable_baselines3 import PPO
 
 from advrec_gym._validation import check_choice, check_int
 from advrec_gym.attacks import Attacker, LearnedAdversary, evaluate_attack, make_attacker
+from advrec_gym.attacks.base import env_item_embeddings
 from agents.training.config import EVAL_ATTACKS, TrainConfig
 from agents.training.players import budget_of, recommender_view
 
@@ -43,7 +44,7 @@ def build_attacker(
         attacker = make_attacker("random", None, budget, seed=seed)
     else:
         attacker = make_attacker(name, recommender, budget, seed=seed)
-    attacker.bind(view.single_observation_space, view.unwrapped.embedding_slice)
+    attacker.bind(view.single_observation_space, view.unwrapped.embedding_slice, env_item_embeddings(view))
     return attacker
 
 
