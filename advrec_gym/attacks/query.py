@@ -124,8 +124,11 @@ class QueryAttack(Attacker):
         emb = self.item_embeddings
         if self.direction_prior != "catalogue" or emb is None or width % emb.shape[1]:
             return None
-        _, singular, vt = np.linalg.svd(np.asarray(emb, dtype=np.float64), full_matrices=False)
-        return torch.tensor(singular[:, None] * vt / np.sqrt(emb.shape[0]), dtype=torch.float32)
+        cached = getattr(self, "_basis", None)
+        if cached is None or cached[0] is not emb:  # one SVD per catalogue, not per call
+            _, singular, vt = np.linalg.svd(np.asarray(emb, dtype=np.float64), full_matrices=False)
+            self._basis = (emb, torch.tensor(singular[:, None] * vt / np.sqrt(emb.shape[0]), dtype=torch.float32))
+        return self._basis[1]
 
     def _directions(self, gen: np.random.Generator, n: int, S: int, width: int, basis) -> torch.Tensor:
         """``S`` random directions per row (n, S, width): L-inf ones with coordinates of size about 1, L2 ones of norm 1.
