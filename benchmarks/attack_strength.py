@@ -26,7 +26,6 @@ is missing (the row of a victim is recomputed when any setting changed).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -37,11 +36,12 @@ from typing import Any
 
 import torch
 
+from advrec_gym._io import atomic_write_json, read_json_file
 from advrec_gym.attacks import SPECS, Budget, applicable_attacks, evaluate_attack, make_attacker
 from benchmarks.leaderboard import entries, envs
 from benchmarks.leaderboard.envs import EnvConfig
 from benchmarks.leaderboard.protocol import BoardConfig, Row
-from benchmarks.leaderboard.results import atomic_write_bytes, provenance
+from benchmarks.provenance import provenance
 
 RESULTS = Path(__file__).parent / "results" / "attack_strength.json"
 VICTIMS = {
@@ -141,12 +141,12 @@ def run_victim(name: str, config: BoardConfig, args, workdir: Path) -> dict[str,
     path = workdir / VICTIMS[name].slug / "result.json"
     settings = {k: v for k, v in vars(args).items() if k not in ("victims", "workdir", "out")}
     if path.exists():
-        saved = json.loads(path.read_text())
+        saved = read_json_file(path, what="attack-strength victim row")
         if saved.get("settings") == settings:
             print(f"  {name}: reusing {path}", flush=True)
             return saved["result"]
     result = _run_victim(name, config, args, workdir)
-    atomic_write_bytes(path, (json.dumps({"settings": settings, "result": result}, indent=2) + "\n").encode())
+    atomic_write_json(path, {"settings": settings, "result": result})
     return result
 
 
@@ -198,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    stamp = provenance()  # the commit the run started at (the code it ran)
+    # the commit the run started at (the code it ran)
+    stamp = provenance(["python", "benchmarks/attack_strength.py", *(sys.argv[1:] if argv is None else argv)])
     config = board_config(args)
     args.workdir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -215,15 +216,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     document = {
         "benchmark": "attack_strength",
-        "command": " ".join(["python benchmarks/attack_strength.py", *(sys.argv[1:] if argv is None else argv)]),
-        **stamp,
+        "provenance": stamp,
+        "env_id": config.env.env_id,
         "hardware": {"processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count()},
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "suite_defaults": {a: SPECS[a].defaults for a in (*SCORED, *LEARNED)},
         "wall_s": round(time.perf_counter() - start, 1),
         "victims": results,
     }
-    atomic_write_bytes(args.out, (json.dumps(document, indent=2) + "\n").encode())
+    atomic_write_json(args.out, document)
     print(f"wrote {args.out}")
     return 0 if all(r["within_10_percent"] for r in results) else 1
 

@@ -1,6 +1,6 @@
 """Cost of each attacker per attacked step, relative to one victim forward pass and one forward+backward.
 
-The victim is SB3 ``PPO("MlpPolicy")`` on the default AdvRec-v0 env (1,000 items, 384-d embeddings,
+The victim is SB3 ``PPO("MlpPolicy")`` on AdvRec-v0 with its defaults (1,000 items, 384-d embeddings,
 observation 1,155, actions Discrete(1000)); weights are untrained, which does not change the cost.
 Each attack perturbs a batch of real observations (collected by a random recommender) at batch 1 and
 256. ``forward`` is numpy obs -> tensor -> ``policy.get_distribution`` -> greedy action -> numpy;
@@ -24,10 +24,8 @@ batch 1 and 256 (the leaderboard's evaluation batch is its ``num_envs``, 32-256)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +37,7 @@ import torch
 from stable_baselines3 import PPO
 
 import advrec_gym  # noqa: F401  (registers AdvRec-v0)
+from advrec_gym._io import atomic_write_json
 from advrec_gym.attacks import (
     FGSM,
     PAAD,
@@ -52,6 +51,7 @@ from advrec_gym.attacks import (
     make_attacker,
 )
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+from benchmarks.provenance import provenance
 
 RESULTS = Path(__file__).parent / "results" / "attacks_throughput.json"
 
@@ -179,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "benchmark": "attacks_throughput",
-        "command": " ".join(["python benchmarks/attacks_throughput.py", *(sys.argv[1:] if argv is None else argv)]),
-        "commit": _git_commit(),
+        "provenance": provenance(
+            ["python", "benchmarks/attacks_throughput.py", *(sys.argv[1:] if argv is None else argv)]
+        ),
         "hardware": {
             "machine": platform.machine(),
             "processor": _cpu_name(),
@@ -196,10 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "gradient_passes": passes,
         "query_budgets": queries,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(args.out)
+    atomic_write_json(args.out, result)
     print(f"wrote {args.out}")
     return 0
 
@@ -212,14 +210,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 if __name__ == "__main__":

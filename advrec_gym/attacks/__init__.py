@@ -15,7 +15,7 @@ from advrec_gym.attacks.budget import NORMS, Budget
 from advrec_gym.attacks.factory import ATTACKERS, SPECS, SUITE, AttackSpec, applicable_attacks, make_attacker
 from advrec_gym.attacks.gradient import FGSM, OBJECTIVES, PGD, CriticPGD, GradientAttack
 from advrec_gym.attacks.learned import LearnedAdversary
-from advrec_gym.attacks.metrics import AttackReport, action_changed, attack_success_rate, evaluate_attack
+from advrec_gym.attacks.metrics import action_changed, attack_success_rate, evaluate_attack
 from advrec_gym.attacks.objectives import Objective
 from advrec_gym.attacks.pa_ad import PAAD
 from advrec_gym.attacks.query import QueryAttack
@@ -33,7 +33,6 @@ __all__ = [
     "PGD",
     "SPECS",
     "SUITE",
-    "AttackReport",
     "AttackSpec",
     "Attacker",
     "AttackerEnv",

@@ -1,10 +1,15 @@
 """``advrec demo``: the main job. Build the default catalogue, compare the baselines, play a short game.
 
 1. Builds (or loads from the cache) the default catalogue, encoded by the shipped all-MiniLM-L6-v2.
-2. Runs the baseline policies (random, popularity, oracle) on AdvRec-v0 and prints return and CTR.
+2. Runs the reference policies on AdvRec-v1 (random, popularity, the nearest-neighbour heuristics,
+   and the two ceilings that read the hidden state: a myopic and a planning oracle) and prints return,
+   CTR, how long users stayed and the share of clicks on low-quality items.
 3. Plays the default two-player game (``advrec train`` with its defaults: a PPO recommender with the
    item-embedding policy against a learned adversary, 2 rounds, about a minute on 2 cores) and prints
    its evaluation table: clean, under random noise, under PGD and under the learned adversary.
+
+Every setting is checked before step 1. Each game gets a new run directory (``runs/demo-<time>-<random>``)
+unless ``--output-dir`` names one.
 """
 
 from __future__ import annotations
@@ -36,7 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-dir",
         default=None,
-        help="the game's run directory (default: runs/demo-YYYYmmdd-HHMMSS, a new one each time)",
+        help="the game's run directory (default: a new runs/demo-YYYYmmdd-HHMMSS-XXXXXX each time)",
+    )
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True, help="show the game's progress bar"
     )
     parser.add_argument("--json", default=None, help="also write the baseline table (and the game's) to this JSON file")
 
@@ -44,13 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _baselines(args: argparse.Namespace) -> list[dict]:
     import gymnasium as gym
 
-    import advrec_gym  # noqa: F401  (registers AdvRec-v0)
-    from agents.baselines import BASELINES, make_baseline
-    from agents.evaluation import evaluate
+    import advrec_gym
+    from advrec_gym.evaluation import evaluate
+    from agents.baselines import REFERENCE_NOTES, make_baseline
 
     start = time.perf_counter()
     venv = gym.make_vec(
-        "AdvRec-v0",
+        advrec_gym.DEFAULT_ENV_ID,
         num_envs=args.num_envs,
         vectorization_mode="vector_entry_point",
         num_items=args.num_items,
@@ -58,32 +66,56 @@ def _baselines(args: argparse.Namespace) -> list[dict]:
     )
     cat = venv.unwrapped.catalogue
     print(
-        f"catalogue: {cat.num_items} items over {cat.num_topics} topics, {cat.dim}-d embeddings "
-        f"({time.perf_counter() - start:.1f} s, cached under {advrec_gym.default_cache_dir()})"
+        f"catalogue: {cat.num_items} items over {cat.num_topics} topics, {cat.dim}-d embeddings, "
+        f"{int(cat.low_quality.sum())} of low hidden quality ({time.perf_counter() - start:.1f} s, cached under "
+        f"{advrec_gym.default_cache_dir()})"
     )
-    print(f"example item: {cat.texts[0]!r}\n")
+    for kind in ("clickbait", "quality"):
+        print(f"a {kind} item: {cat.texts[cat.kinds.index(kind)]!r}")
     rows = []
-    for name in BASELINES:
+    for name in REFERENCE_NOTES:
         policy = make_baseline(name, venv, seed=args.seed)
-        result = evaluate(venv, policy, args.episodes, seed=args.seed + 1000, deterministic=name == "oracle")
-        rows.append({"policy": name, **result.summary()})
+        report = evaluate(venv, policy, episodes=args.episodes, seed=args.seed + 1000)
+        rows.append({"policy": name, **report.summary()})
     venv.close()
-    print(f"{'policy':<12}{'return':>16}{'CTR':>8}{'length':>9}")
+    print(f"\n{'policy':<22}{'return':>16}{'CTR':>7}{'length':>8}{'low-q clicks':>14}")
     for r in rows:
-        note = "  (reads the hidden interests: a ceiling)" if r["policy"] == "oracle" else ""
+        note = f"  ({REFERENCE_NOTES[r['policy']]})" if REFERENCE_NOTES[r["policy"]] else ""
         print(
-            f"{r['policy']:<12}{r['return_mean']:>9.2f} +- {r['return_std']:<4.1f}{r['ctr']:>8.3f}"
-            f"{r['length_mean']:>9.1f}{note}"
+            f"{r['policy']:<22}{r['return_mean']:>9.2f} +- {r['return_std']:<4.1f}{r['ctr']:>7.3f}"
+            f"{r['length_mean']:>8.1f}{r['low_quality_clicked']:>14.2f}{note}"
         )
-    print(f"\n{args.episodes} episodes per policy, AdvRec-v0 defaults, seed {args.seed}.")
+    print(f"\n{args.episodes} episodes per policy, {advrec_gym.DEFAULT_ENV_ID} defaults, seed {args.seed}.")
     return rows
 
 
-def _game(args: argparse.Namespace) -> tuple[list[dict], Path]:
-    from agents.training import TrainConfig, Trainer
+def game_config(args: argparse.Namespace, *, new_folder: bool = True):
+    """The game's config in ``--output-dir``, or in a new run directory no other process can get.
 
-    out = args.output_dir or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    config = TrainConfig(num_items=args.num_items, num_topics=args.num_topics, seed=args.seed, output_dir=out)
+    ``new_folder=False`` only checks the settings (no folder is made): the demo does that before its
+    first piece of work, and makes the folder when the game starts.
+    """
+    from advrec_gym._io import unique_directory
+    from agents.training import TrainConfig
+
+    def make(out: str) -> TrainConfig:
+        return TrainConfig(
+            num_items=args.num_items,
+            num_topics=args.num_topics,
+            seed=args.seed,
+            output_dir=out,
+            progress_bar=args.progress,
+        )
+
+    if args.output_dir is not None or not new_folder:
+        return make(args.output_dir or "runs/demo")
+    # two demos started in the same second get two run directories
+    return make(str(unique_directory("runs", f"demo-{time.strftime('%Y%m%d-%H%M%S')}-")))
+
+
+def _game(config) -> tuple[list[dict], Path]:
+    from agents.training import Trainer
+
     print(
         f"\n== the game: {config.defence} defence, {config.rounds} rounds of {config.recommender_steps:,} "
         f"recommender steps then {config.attacker_steps:,} adversary steps, L-{config.norm} eps {config.eps} =="
@@ -98,16 +130,24 @@ def _game(args: argparse.Namespace) -> tuple[list[dict], Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.episodes < 1 or args.num_envs < 1:
-        raise ValueError(f"--episodes and --num-envs must be >= 1, got {args.episodes} and {args.num_envs}.")
+    from advrec_gym._io import atomic_write_json
+    from advrec_gym._validation import check_int
+    from agents.cli_options import build_config
+    from agents.training import TrainConfig
+
+    check_int("--episodes", args.episodes, low=1)
+    check_int("--num-envs", args.num_envs, low=1)
+    check_int("--num-items", args.num_items, low=1)
+    check_int("--num-topics", args.num_topics, low=1)
+    check_int("--seed", args.seed, low=0)
     if args.output_dir is not None and Path(args.output_dir).exists():
         raise ValueError(f"--output-dir {args.output_dir} exists; give a new folder (the game never overwrites a run).")
+    if args.game:  # every setting of the game is checked before the baselines run
+        build_config(lambda: game_config(args, new_folder=False), TrainConfig)
     result: dict = {"baselines": _baselines(args)}
     if args.game:
-        result["game"], run_dir = _game(args)
+        result["game"], run_dir = _game(game_config(args))
         result["run_dir"] = str(run_dir)
     if args.json:
-        from agents.training.checkpoint import write_json_atomic
-
-        write_json_atomic(args.json, json.loads(json.dumps(result, default=str)))
+        atomic_write_json(args.json, json.loads(json.dumps(result, default=str)))
     return 0

@@ -1,81 +1,41 @@
 """``advrec finetune``: fine-tune the language-model click model with adversarial examples mixed in.
 
 Every option of :class:`agents.supervised.config.FinetuneConfig` is a flag (``--rho 0.2``,
-``--freeze none``, ...); ``--config FILE`` reads a YAML file of them (``--print-config`` prints the
-documented defaults to start from) and flags override it. Prints the training history and the
-clean / robust test metrics.
+``--freeze none``, ``--no-progress``, ...; :mod:`agents.cli_options`); ``--config FILE`` reads a YAML
+or JSON file of them (``--print-config`` prints the documented defaults to start from) and flags
+override it. Every setting is checked before any work. Prints the training history and the clean /
+robust test metrics.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
 NAME = "finetune"
 HELP = "Fine-tune the two-tower click model (item text transformer + observation MLP) with FGSM/PGD examples."
 
 
-def _arg_type(annotation: str):
-    if "tuple" in annotation:
-        return float, "+"
-    if annotation.startswith("bool"):
-        return _bool, None
-    for name, kind in (("int", int), ("float", float)):
-        if annotation.startswith(name):
-            return kind, None
-    return str, None
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agents.cli_options import add_config_arguments
     from agents.supervised.config import FinetuneConfig
 
-    parser.add_argument("--config", default=None, help="YAML file of options (flags override it)")
-    parser.add_argument("--print-config", action="store_true", help="print the documented default config and exit")
-    group = None
-    section = None
-    for f in dataclasses.fields(FinetuneConfig):
-        if f.metadata["section"] != section:
-            section = f.metadata["section"]
-            group = parser.add_argument_group(section)
-        kind, nargs = _arg_type(str(f.type))
-        default = f.default
-        group.add_argument(
-            "--" + f.name.replace("_", "-"),
-            dest=f.name,
-            type=kind,
-            nargs=nargs,
-            default=None,
-            help=f"{f.metadata['help']} (default: {default})",
-        )
+    parser.add_argument(
+        "--config", default=None, metavar="FILE", help="a YAML or JSON file of options (flags override it)"
+    )
+    parser.add_argument("--print-config", action="store_true", help="print the documented config as YAML and exit")
+    add_config_arguments(parser, FinetuneConfig)
 
 
 def config_from_args(args: argparse.Namespace):
-    """The :class:`FinetuneConfig` of a parsed command line (file first, then flags)."""
-    import yaml
-
+    """The :class:`FinetuneConfig` of a parsed command line (file first, then flags); errors name the flag."""
+    from agents.cli_options import build_config, given_values
     from agents.supervised.config import FinetuneConfig
 
-    values: dict = {}
+    flags = given_values(args, FinetuneConfig)
     if args.config:
-        with open(args.config) as f:
-            loaded = yaml.safe_load(f) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"--config {args.config} must hold a mapping of options, got {type(loaded).__name__}.")
-        values.update(loaded)
-    for f in dataclasses.fields(FinetuneConfig):
-        given = getattr(args, f.name, None)
-        if given is not None:
-            values[f.name] = given
-    return FinetuneConfig.from_dict(values)
+        return build_config(lambda: FinetuneConfig.from_file(args.config, **flags), FinetuneConfig)
+    return build_config(lambda: FinetuneConfig.from_dict(flags), FinetuneConfig)
 
 
 def run(args: argparse.Namespace) -> int:

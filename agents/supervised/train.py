@@ -35,8 +35,9 @@ OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings.
+class OptimizationConfig:
+    """Optimisation settings of :func:`train` (the fine-tuning loop; ``advrec finetune`` fills them from
+    :class:`~agents.supervised.config.FinetuneConfig`, the supervised route's one user-facing config).
 
     Attributes:
         optimizer: ``"adamw"`` or ``"sgd"`` (with momentum).
@@ -119,7 +120,7 @@ class TrainingDiverged(RuntimeError):
         self.result = result
 
 
-def _optimizer(model: TwoTowerClickModel, config: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(model: TwoTowerClickModel, config: OptimizationConfig) -> torch.optim.Optimizer:
     encoder, others = model.trainable_parameters()
     groups = [{"params": others, "lr": config.lr}]
     if encoder:
@@ -137,7 +138,7 @@ def train(
     model: TwoTowerClickModel,
     train_data: ClickData,
     validation_data: ClickData,
-    config: TrainConfig | None = None,
+    config: OptimizationConfig | None = None,
     adversarial: AdversarialConfig | None = None,
     *,
     checkpoint: str | os.PathLike | None = None,
@@ -148,8 +149,10 @@ def train(
         model: the click model (its freezing strategy decides what trains).
         train_data: training examples.
         validation_data: validation examples (both clicks and non-clicks needed for the AUC).
-        config: optimisation settings (default :class:`TrainConfig`).
-        adversarial: adversarial examples (default: none, ``rho = 0``).
+        config: optimisation settings (default :class:`OptimizationConfig`).
+        adversarial: adversarial examples (default: none, ``rho = 0``): token / observation
+            perturbations (:class:`AdversarialConfig`) or edited item texts
+            (:class:`~agents.supervised.text_adversarial.TextAdversarialConfig`).
         checkpoint: write the best weights here at every improvement (and at the end, with the
             starting weights, if no epoch improved on them).
 
@@ -159,7 +162,7 @@ def train(
     Raises:
         TrainingDiverged: the loss became NaN or infinite (the model holds the last good weights).
     """
-    config = config or TrainConfig()
+    config = config or OptimizationConfig()
     adversarial = adversarial or AdversarialConfig(rho=0.0)
     for name, data in (("train_data", train_data), ("validation_data", validation_data)):
         if len(data) == 0:
@@ -230,14 +233,19 @@ def _run_epoch(model, data, config, adversarial, rng, attack_gen, optimizer, tra
         items = torch.as_tensor(data.items[idx], device=device)
         clicks = torch.as_tensor(data.clicks[idx], device=device)
         k = adversarial.num_adversarial(len(idx)) if adversarial.rho > 0 else 0
-        parts = []
-        if k:  # the batch is shuffled, so its first k examples are a random share rho of it
-            p = perturb_with(model, obs[:k], items[:k], clicks[:k], adversarial, attack_gen)
-            item_vec = model.item_vectors(p.items, p.token_delta)
-            parts.append(model.logits_from(model.user_vectors(obs[:k], p.obs_delta), item_vec, p.items.inverse))
-        if k < len(idx):
-            parts.append(model(obs[k:], items[k:]))
-        loss = nn.functional.binary_cross_entropy_with_logits(torch.cat(parts), clicks)
+        extra = 0.0
+        if k and hasattr(adversarial, "batch_logits"):  # edited item texts (agents.supervised.text_adversarial)
+            logits, extra = adversarial.batch_logits(model, obs, items, clicks, attack_gen)
+        else:
+            parts = []
+            if k:  # the batch is shuffled, so its first k examples are a random share rho of it
+                p = perturb_with(model, obs[:k], items[:k], clicks[:k], adversarial, attack_gen)
+                item_vec = model.item_vectors(p.items, p.token_delta)
+                parts.append(model.logits_from(model.user_vectors(obs[:k], p.obs_delta), item_vec, p.items.inverse))
+            if k < len(idx):
+                parts.append(model(obs[k:], items[k:]))
+            logits = torch.cat(parts)
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, clicks) + extra
         if not torch.isfinite(loss):
             model.load_state_dict(best_state)
             raise TrainingDiverged(

@@ -154,6 +154,8 @@ class BestResponse:
         warm_start: what the warm start ended at (``None`` without one).
         actor_steps: PA-AD's actor's APGD steps.
         item_embeddings: the env's catalogue embeddings (PA-AD's actor needs them).
+        embedding_slice: the env's attacked coordinates (``env.unwrapped.embedding_slice``: the history
+            blocks of AdvRec-v0 or -v1), which :meth:`attacker` perturbs.
         best_check: the check whose adversary is kept (the lowest victim return of the curve; the
             adversary is restored to it at the end).
     """
@@ -170,14 +172,21 @@ class BestResponse:
     warm_start: dict[str, Any] | None = None
     actor_steps: int = 10
     item_embeddings: np.ndarray | None = field(default=None, repr=False)
+    embedding_slice: slice | None = None
     best_check: int = 0
 
     def attacker(self, victim: Any, seed: int | None = None):
         """The adversary as an attacker against ``victim`` (its mean action)."""
         if self.kind == "learned":
-            return LearnedAdversary(self.adversary, self.budget, seed=seed)
+            return LearnedAdversary(self.adversary, self.budget, embedding_slice=self.embedding_slice, seed=seed)
         return PAAD(
-            self.adversary, victim, self.budget, steps=self.actor_steps, item_embeddings=self.item_embeddings, seed=seed
+            self.adversary,
+            victim,
+            self.budget,
+            steps=self.actor_steps,
+            item_embeddings=self.item_embeddings,
+            embedding_slice=self.embedding_slice,
+            seed=seed,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -262,7 +271,19 @@ def fit_best_response(
         warm_start = {"epochs": settings.attacker_fit_epochs, "states": settings.attacker_fit_states, "loss": loss}
     check_env = make_env()
     response = BestResponse(
-        model, kind, budget, 0, 0.0, [], [], False, rule, warm_start, actor_steps, env_item_embeddings(venv)
+        model,
+        kind,
+        budget,
+        0,
+        0.0,
+        [],
+        [],
+        False,
+        rule,
+        warm_start,
+        actor_steps,
+        env_item_embeddings(venv),
+        venv.unwrapped.embedding_slice,
     )
 
     def check(kl_max: float) -> None:

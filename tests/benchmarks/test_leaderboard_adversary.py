@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from gymnasium import registry
 from stable_baselines3 import PPO
 
 import agents.training.adversary_fit as adversary_fit
@@ -20,7 +21,9 @@ from benchmarks.leaderboard.protocol import BoardConfig, Row
 
 pytestmark = pytest.mark.slow
 
-TINY_ENV = EnvConfig(num_items=12, num_topics=3, random_embedding_dim=8, max_episode_steps=20)
+# the board's default env once it is registered, the frozen v0 before
+ENV_ID = "AdvRec-v1" if "AdvRec-v1" in registry else "AdvRec-v0"
+TINY_ENV = EnvConfig(env_id=ENV_ID, num_items=12, num_topics=3, random_embedding_dim=8, max_episode_steps=20)
 CONFIG = BoardConfig(
     name="adversary",
     rows=(Row("random"), Row("ppo-mlp")),
@@ -86,16 +89,17 @@ def test_a_torch_victim_gets_the_white_box_warm_start_and_is_hurt(victim, states
     budget = Budget(0.2, "inf")
     response = entries.train_adversary(victim, CONFIG, budget, seed=envs.train_env_seed(0))
     assert len(calls) == 1 and calls[0]["epochs"] == 20 and response.env_steps >= CONFIG.adversary_steps
+    surface = envs.make_vec(TINY_ENV, 1).unwrapped.embedding_slice
+    assert response.embedding_slice == surface  # the env's history blocks, on v0 and v1 alike
     # the warm start fits the expected-embedding objective (best_response.WARM_START_OBJECTIVE): score that
     learned = _semantic(victim, response.attacker(victim), states)
-    noise = _semantic(victim, RandomNoise(budget, seed=0), states)
+    noise = _semantic(victim, RandomNoise(budget, seed=0, embedding_slice=surface), states)
     # measured: learned 0.0040, noise 0.0001; PPO alone (attacker_fit_epochs=0) -0.00001 after 64 steps
-
     assert learned > 5 * noise > 0, (learned, noise)
     cold_config = dataclasses.replace(CONFIG, trainer_overrides={"attacker_fit_epochs": 0})
     cold = entries.train_adversary(victim, cold_config, budget, seed=envs.train_env_seed(0))
     assert len(calls) == 1  # attacker_fit_epochs=0 switches the warm start off
-    assert _semantic(victim, LearnedAdversary(cold.adversary, budget), states) < learned / 10
+    assert _semantic(victim, LearnedAdversary(cold.adversary, budget, embedding_slice=surface), states) < learned / 10
     # the learning curve is kept with the result: a check after the warm start, then one per chunk of PPO
     summary = response.summary()
     assert [c["steps"] for c in summary["curve"]][0] == 0 and summary["curve"][-1]["steps"] == response.env_steps
@@ -119,13 +123,14 @@ def test_pa_ad_is_trained_against_a_torch_victim_and_attacks_through_make_attack
     attacker = entries.make_attack("pa-ad", victim, budget, seed=0, adversary=response)
     assert attacker.name == "pa-ad" and response.adversary.action_space.shape == (TINY_ENV.random_embedding_dim,)
     pa_ad = attack_success_rate(victim, attacker, states)
-    noise = attack_success_rate(victim, RandomNoise(budget, seed=0), states)
+    surface = envs.make_vec(TINY_ENV, 1).unwrapped.embedding_slice
+    noise = attack_success_rate(victim, RandomNoise(budget, seed=0, embedding_slice=surface), states)
     assert pa_ad > noise + 0.1, (pa_ad, noise)
 
 
 def test_the_warm_start_settings_are_part_of_a_learned_cell_spec():
     cell = EvalCell(Row("ppo-mlp"), 0, "learned", 0.05)
-    spec = cells.eval_spec(CONFIG, cell, artifact_sha256="x")
+    spec = cells.eval_spec(CONFIG, cell)
     assert spec["adversary_warm_start"] == {"attacker_fit_epochs": 20, "attacker_fit_states": 256}
-    natural = cells.eval_spec(CONFIG, EvalCell(Row("ppo-mlp"), 0, "natural", 0.0), artifact_sha256="x")
+    natural = cells.eval_spec(CONFIG, EvalCell(Row("ppo-mlp"), 0, "natural", 0.0))
     assert "adversary_warm_start" not in natural  # only the learned cells are recomputed when it changes

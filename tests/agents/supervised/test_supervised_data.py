@@ -89,6 +89,7 @@ def movielens_catalogue(sup_cache_dir, movielens_mini):
     return Catalogue.from_movielens(movielens_mini, cache_dir=sup_cache_dir)
 
 
+@pytest.mark.slow
 def test_movielens_ratings_become_clicks_and_negatives(movielens_catalogue, movielens_mini):
     from advrec_gym.movielens import read_ratings
 
@@ -110,6 +111,7 @@ def test_movielens_ratings_become_clicks_and_negatives(movielens_catalogue, movi
         assert ratings.ratings[mask].min() < 4
 
 
+@pytest.mark.slow
 def test_movielens_history_follows_the_env_update(movielens_catalogue, movielens_mini):
     from advrec_gym.movielens import read_ratings
 
