@@ -33,6 +33,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
+from advrec_gym import kernel as K
 from advrec_gym._validation import check_float, check_int
 
 NUM_FEATURES = 5
@@ -43,10 +44,25 @@ FEATURE_NAMES = ("clicked_sim", "skipped_sim", "shown_sim", "shown_sim_sq", "bia
 ATTACK_TEMPERATURE = 0.1
 
 
+def _history_blocks(obs, dim: int):
+    """The clicked, skipped and shown averages (batch, 3, dim) of an AdvRec-v0 or -v1 observation.
+
+    v0's observation is ``[clicked | skipped | shown | 3 scalars]``; v1's (``4 * dim + 6``) is
+    ``[liked | regretted | skipped | shown | 6 scalars]``, whose liked block stands for the clicks (as
+    the nearest-neighbour heuristic reads it). The width tells them apart: ``4 * dim + 6 != 3 * dim + 3``.
+    """
+    if obs.shape[1] == K.NUM_BLOCKS * dim + K.NUM_SCALARS:
+        order = (K.LIKED, K.SKIPPED, K.SHOWN)
+    else:
+        order = (0, 1, 2)
+    parts = [obs[:, i * dim : (i + 1) * dim] for i in order]
+    return torch.stack(parts, dim=1) if isinstance(obs, torch.Tensor) else np.stack(parts, axis=1)
+
+
 def _features(obs, embeddings, dim: int):
     """``x(o, i)`` for numpy arrays or torch tensors alike: (batch, num_items, 5); one code path for
     acting and for the attacks' torch view, so the two cannot drift apart."""
-    blocks = obs[:, : 3 * dim].reshape(obs.shape[0], 3, dim)  # clicked, skipped, shown averages
+    blocks = _history_blocks(obs, dim)  # clicked (v1: liked), skipped, shown averages
     sims = (blocks @ embeddings.T).swapaxes(1, 2)  # (batch, num_items, 3)
     # the products in the observation's precision, the features in float64 (as LinUCB learns)
     sims = sims.double() if isinstance(sims, torch.Tensor) else sims.astype(np.float64)

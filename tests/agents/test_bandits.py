@@ -31,6 +31,30 @@ def test_features_are_the_hand_computed_projections():
     np.testing.assert_allclose(x[0, 2], [0.6, 0.8, 0.7, 0.49, 1.0], rtol=1e-6)
 
 
+def test_on_v1_the_features_read_the_liked_skipped_and_shown_blocks():
+    # AdvRec-v1's observation for dim 2: [liked | regretted | skipped | shown | 6 scalars] (4 * 2 + 6 = 14)
+    bandit = LinUCBPolicy(EMB, seed=0)
+    obs = np.array([[1.0, 0.0, 0.9, 0.9, 0.0, 1.0, 0.5, 0.5, *([0.3] * 6)]], dtype=np.float32)
+    # the same numbers as the v0 test above: the regretted block (0.9, 0.9) does not enter
+    np.testing.assert_allclose(bandit.features(obs)[0, 0], [1.0, 0.0, 0.5, 0.25, 1.0])
+    np.testing.assert_allclose(bandit.features(obs)[0, 2], [0.6, 0.8, 0.7, 0.49, 1.0], rtol=1e-6)
+
+
+def test_on_a_v1_env_the_shown_feature_is_the_shown_block(tiny_catalogue):
+    from advrec_gym import kernel as K
+
+    venv = gym.make_vec("AdvRec-v1", num_envs=4, vectorization_mode="vector_entry_point", catalogue=tiny_catalogue)
+    obs, _ = venv.reset(seed=0)
+    for a in (0, 1, 2):
+        obs, *_ = venv.step(np.full(4, a))
+    d, emb = tiny_catalogue.dim, tiny_catalogue.embeddings
+    x = LinUCBPolicy(emb, seed=0).features(obs)
+    shown = obs[:, K.SHOWN * d : (K.SHOWN + 1) * d]
+    assert np.abs(shown).sum() > 0
+    np.testing.assert_allclose(x[..., 2], shown @ emb.T, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x[..., 1], obs[:, K.SKIPPED * d : (K.SKIPPED + 1) * d] @ emb.T, rtol=1e-5, atol=1e-6)
+
+
 def test_one_update_matches_sherman_morrison():
     bandit = LinUCBPolicy(EMB, ridge=1.0, seed=0)
     obs = _obs(clicked=(1.0, 0.0), skipped=(0.0, 1.0), shown=(0.5, 0.5))
