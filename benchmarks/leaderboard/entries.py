@@ -7,13 +7,13 @@ bandit as an ``.npz`` (``allow_pickle=False``).
 
 ADAPTERS. The functions marked ``ADAPTER`` below are where the other issues' APIs plug in:
 
-* :func:`train_ppo` / :func:`load_ppo`: issue 4's trainer (``agents.training.Trainer`` with a
+* :func:`train_ppo` / :func:`load_ppo`: the PPO trainer (``agents.training.Trainer`` with a
   ``TrainConfig`` per row; loading through ``agents.training.load_players``, which reads weights only);
-* :func:`train_adversary`: the learned adversary, issue 3's ``AttackerVectorEnv`` with issue 4's
+* :func:`train_adversary`: the learned adversary, the attacks package's ``AttackerVectorEnv`` with the trainer's
   adversary (``agents.training.players.make_adversary``, the same hyperparameters as ATLA's);
-* :func:`train_supervised` / :func:`load_supervised`: issue 6's ``finetune`` pipeline and its
+* :func:`train_supervised` / :func:`load_supervised`: the supervised route's ``finetune`` pipeline and its
   ``ClickModelPolicy`` (white-box FGSM / PGD reach it through its ``.policy``; it has no critic);
-* :func:`make_attack`: issue 3's ``make_attacker`` under the board's attack names.
+* :func:`make_attack`: the attacks package's ``make_attacker`` under the board's attack names.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def trainer_config(row: Row, seed: int, config: BoardConfig, workdir: Path):
 
 
 def train_ppo(row: Row, seed: int, config: BoardConfig, workdir: Path) -> tuple[int, Path]:
-    """ADAPTER (issue 4): train a PPO row with its defence; return (env steps of both players, artifact).
+    """ADAPTER (the PPO trainer): train a PPO row with its defence; return (env steps of both players, artifact).
 
     The artifact is the recommender's weights in the trainer's last checkpoint, which
     :func:`load_ppo` rebuilds with ``load_players`` (no unpickling).
@@ -121,7 +121,7 @@ def train_ppo(row: Row, seed: int, config: BoardConfig, workdir: Path) -> tuple[
 
 
 def load_ppo(row: Row, artifact: Path, venv):
-    """ADAPTER (issue 4): the trained recommender (an SB3 model, so white-box attacks reach ``.policy``)."""
+    """ADAPTER (the PPO trainer): the trained recommender (an SB3 model, so white-box attacks reach ``.policy``)."""
     from agents.training import load_players
 
     model = load_players(artifact.parent).recommender
@@ -130,16 +130,16 @@ def load_ppo(row: Row, artifact: Path, venv):
 
 
 def supervised_available() -> bool:
-    """ADAPTER (issue 6): whether the supervised route provides its recommender policy."""
+    """ADAPTER (the supervised route): whether the supervised route provides its recommender policy."""
     return importlib.util.find_spec("agents.supervised") is not None and (
         importlib.util.find_spec("agents.supervised.policy") is not None
     )
 
 
 def train_supervised(row: Row, seed: int, config: BoardConfig, workdir: Path) -> tuple[int, Path]:
-    """ADAPTER (issue 6): fine-tune the click model on logs of the training users; return (env steps logged, artifact).
+    """ADAPTER (the supervised route): fine-tune the click model on logs of the training users; return (env steps logged, artifact).
 
-    Issue 6's ``finetune`` with its defaults (logging policy, freezing, adversarial examples at rho
+    The supervised route's ``finetune`` with its defaults (logging policy, freezing, adversarial examples at rho
     0.2), the board's catalogue, users and budget, and ``config.supervised_overrides``.
     """
     from agents.supervised.config import FinetuneConfig
@@ -169,7 +169,7 @@ def train_supervised(row: Row, seed: int, config: BoardConfig, workdir: Path) ->
 
 
 def load_supervised(artifact: Path, policy_seed: int):
-    """ADAPTER (issue 6): the click model as a recommender (SB3 ``predict``, and ``.policy`` for white-box attacks)."""
+    """ADAPTER (the supervised route): the click model as a recommender (SB3 ``predict``, and ``.policy`` for white-box attacks)."""
     from agents.supervised.checkpoint import load_checkpoint
     from agents.supervised.policy import ClickModelPolicy
 
@@ -205,7 +205,7 @@ class SeededActor:
     """SB3's ``predict`` for a torch policy that samples from a seeded numpy generator.
 
     SB3's own ``predict`` samples from torch's global generator; this keeps every evaluation
-    reproducible from its seed (the sampling is issue 3's :class:`~advrec_gym.attacks.victim.VictimActor`).
+    reproducible from its seed (the sampling is the attacks package's :class:`~advrec_gym.attacks.victim.VictimActor`).
     """
 
     def __init__(self, model: Any, seed: int):
@@ -253,7 +253,7 @@ def rollout_steps(total_steps: int, num_envs: int) -> int:
 
 
 def adversary_settings(config: BoardConfig):
-    """The learned adversary's training settings (issue 4's ``TrainConfig`` with the board's ``attacker_*`` overrides)."""
+    """The learned adversary's training settings (the trainer's ``TrainConfig`` with the board's ``attacker_*`` overrides)."""
     from agents.training import TrainConfig
 
     overrides = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}

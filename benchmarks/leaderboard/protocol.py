@@ -132,11 +132,11 @@ ENTRIES: dict[str, EntryInfo] = {
         description="reads the hidden interests: a ceiling, not ranked",
     ),
 }
-DEFENCES = ("none", "noise", "pgd", "atla")  # issue 4's (add "sa" here when it is built)
+DEFENCES = ("none", "noise", "pgd", "atla")  # the trainer's (add "sa" here when it is built)
 NEEDS_RHO = ("pgd", "atla")
 MODES = ("sampled", "greedy")
 NATURAL = "none"
-#: the fields of issue 4's TrainConfig that the board itself sets for every PPO row
+#: the fields of the trainer's TrainConfig that the board itself sets for every PPO row
 BOARD_TRAINER_FIELDS = (
     "env_id",
     "num_items",
@@ -244,10 +244,10 @@ class BoardConfig:
             per episode do not depend on the policy (see :mod:`.scoring`).
         game_rounds: rounds of the ``atla`` game (each: ``train_steps / game_rounds`` recommender
             steps, then ``adversary_steps`` adversary steps); the other defences train in one phase.
-        trainer_overrides: further fields of issue 4's ``TrainConfig`` for every PPO row (e.g.
+        trainer_overrides: further fields of the trainer's ``TrainConfig`` for every PPO row (e.g.
             ``{"warmup_steps": 20000, "learning_rate": 0.0005}``); the board sets the env, the policy,
             the defence, rho, the budget, the steps and the seed itself.
-        supervised_overrides: fields of issue 6's ``FinetuneConfig`` for the supervised row (e.g.
+        supervised_overrides: fields of the supervised route's ``FinetuneConfig`` for the supervised row (e.g.
             ``{"log_steps": 5000, "freeze": "encoder"}``); the board sets the env, the budget and the seed.
         env: the env setting (``env.env_id``: ``"AdvRec-v1"`` unless the config says otherwise).
         block_norm: the typical L2 norm of one history block of the observation, to state budgets as
