@@ -29,11 +29,46 @@ import math
 import os
 
 import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
 
+from advrec_gym import kernel as K
 from advrec_gym._validation import check_float, check_int
 
 NUM_FEATURES = 5
 FEATURE_NAMES = ("clicked_sim", "skipped_sim", "shown_sim", "shown_sim_sq", "bias")
+#: sharpness of the softmax that stands for LinUCB's argmax in attacks: logits are the scores over
+#: ATTACK_TEMPERATURE times their per-row standard deviation (scale-free: the top item's softmax weight
+#: then depends on how far it stands out, not on the size of theta)
+ATTACK_TEMPERATURE = 0.1
+
+
+def _history_blocks(obs, dim: int):
+    """The clicked, skipped and shown averages (batch, 3, dim) of an AdvRec-v0 or -v1 observation.
+
+    v0's observation is ``[clicked | skipped | shown | 3 scalars]``; v1's (``4 * dim + 6``) is
+    ``[liked | regretted | skipped | shown | 6 scalars]``, whose liked block stands for the clicks (as
+    the nearest-neighbour heuristic reads it). The width tells them apart: ``4 * dim + 6 != 3 * dim + 3``.
+    """
+    if obs.shape[1] == K.NUM_BLOCKS * dim + K.NUM_SCALARS:
+        order = (K.LIKED, K.SKIPPED, K.SHOWN)
+    else:
+        order = (0, 1, 2)
+    parts = [obs[:, i * dim : (i + 1) * dim] for i in order]
+    return torch.stack(parts, dim=1) if isinstance(obs, torch.Tensor) else np.stack(parts, axis=1)
+
+
+def _features(obs, embeddings, dim: int):
+    """``x(o, i)`` for numpy arrays or torch tensors alike: (batch, num_items, 5); one code path for
+    acting and for the attacks' torch view, so the two cannot drift apart."""
+    blocks = _history_blocks(obs, dim)  # clicked (v1: liked), skipped, shown averages
+    sims = (blocks @ embeddings.T).swapaxes(1, 2)  # (batch, num_items, 3)
+    # the products in the observation's precision, the features in float64 (as LinUCB learns)
+    sims = sims.double() if isinstance(sims, torch.Tensor) else sims.astype(np.float64)
+    ones = sims[..., :1] * 0 + 1
+    parts = [sims, sims[..., 2:3] ** 2, ones]
+    return torch.cat(parts, dim=-1) if isinstance(obs, torch.Tensor) else np.concatenate(parts, axis=-1)
 
 
 class LinUCBPolicy:
@@ -82,14 +117,7 @@ class LinUCBPolicy:
     def features(self, observation: np.ndarray) -> np.ndarray:
         """Features ``x(o, i)`` of every item for a batch of observations: shape (batch, num_items, 5)."""
         obs = self._check_obs(observation)
-        d = self.dim
-        blocks = obs[:, : 3 * d].reshape(obs.shape[0], 3, d)  # clicked, skipped, shown averages
-        sims = blocks @ self.embeddings.T  # (batch, 3, num_items)
-        x = np.empty((obs.shape[0], self.num_items, NUM_FEATURES), dtype=np.float64)
-        x[..., 0:3] = sims.transpose(0, 2, 1)
-        x[..., 3] = x[..., 2] ** 2
-        x[..., 4] = 1.0
-        return x
+        return _features(obs, self.embeddings, self.dim)
 
     def scores(self, observation: np.ndarray, optimistic: bool = True) -> np.ndarray:
         """Per-item scores, shape (batch, num_items): the estimate, plus the UCB bonus if ``optimistic``."""
@@ -99,6 +127,28 @@ class LinUCBPolicy:
             return mean
         width = np.sqrt(np.maximum(np.einsum("bnk,kl,bnl->bn", x, self.A_inv, x), 0.0))
         return mean + self.alpha * width
+
+    # ------------------------------------------------------------------ what attacks see
+    #: the surfaces attacks may read (advrec_gym.attacks.attack_surface): scores and, through
+    #: :attr:`gradient_policy`, a differentiable stand-in for the action distribution (no critic)
+    attack_surface = frozenset({"scores", "distribution"})
+
+    def action_scores(self, observation: np.ndarray) -> np.ndarray:
+        """Scores (batch, num_items) whose softmax stands for the UCB rule's argmax: the UCB scores over
+        ``ATTACK_TEMPERATURE`` times their per-row standard deviation (advrec_gym.attacks.ScoredPolicy).
+
+        The UCB (``predict(deterministic=False)``) rule is the one attacked: it is the mode the
+        leaderboard ranks by. The argmax of these scores is the item :meth:`predict` shows.
+        """
+        s = self.scores(observation, optimistic=True)
+        return s / (ATTACK_TEMPERATURE * np.maximum(s.std(axis=1, keepdims=True), 1e-12))
+
+    @property
+    def gradient_policy(self) -> nn.Module:
+        """A torch view for white-box attacks: ``get_distribution(obs)``, a categorical over the items
+        with logits :meth:`action_scores`, differentiable in the observation (the features are
+        projections of it on the item embeddings). A fresh view of the current statistics."""
+        return _LinUCBTorchView(self)
 
     def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
         """Top-scoring item(s) per observation: UCB scores, or the mean estimate if ``deterministic``."""
@@ -195,3 +245,50 @@ class LinUCBPolicy:
                 f"(three embedding averages), got {obs.shape}."
             )
         return obs
+
+
+class _LinUCBTorchView(nn.Module):
+    """LinUCB's UCB scores as an SB3-style torch policy: what the gradient attacks differentiate.
+
+    The statistics are buffers (float64, so the scores match the numpy ones to rounding); the module
+    has no parameters. Not used to act: LinUCB acts through its own ``predict``.
+    """
+
+    def __init__(self, bandit: LinUCBPolicy):
+        super().__init__()
+        self.dim, self.alpha, self.slate_size = bandit.dim, bandit.alpha, bandit.slate_size
+        self.register_buffer("embeddings", torch.tensor(bandit.embeddings, dtype=torch.float32))
+        self.register_buffer("theta", torch.as_tensor(bandit.theta, dtype=torch.float64))
+        self.register_buffer("A_inv", torch.as_tensor(bandit.A_inv, dtype=torch.float64))
+        n = bandit.num_items
+        self.action_space = (
+            spaces.Discrete(n) if bandit.slate_size == 1 else spaces.MultiDiscrete([n] * bandit.slate_size)
+        )
+
+    @property
+    def item_embeddings(self) -> torch.Tensor:
+        return self.embeddings
+
+    def scores(self, obs: torch.Tensor) -> torch.Tensor:
+        """The UCB scores (batch, num_items), float64, differentiable in ``obs``: from a float32 ``obs``
+        :meth:`LinUCBPolicy.scores`' numbers to float32 rounding (the products in float32, as there),
+        from a float64 one in float64 throughout."""
+        x = _features(obs, self.embeddings.to(obs.dtype), self.dim)
+        mean = x @ self.theta
+        if self.alpha == 0.0:
+            return mean
+        # the width's square root has an infinite slope at 0: keep it off 0 (1e-12, far below any real width)
+        width = torch.einsum("bnk,kl,bnl->bn", x, self.A_inv, x).clamp(min=1e-12).sqrt()
+        return mean + self.alpha * width
+
+    def get_distribution(self, obs: torch.Tensor):
+        from stable_baselines3.common.distributions import CategoricalDistribution, MultiCategoricalDistribution
+
+        s = self.scores(obs)
+        logits = (s / (ATTACK_TEMPERATURE * s.std(dim=1, keepdim=True, correction=0).clamp(min=1e-12))).float()
+        n = logits.shape[1]
+        if self.slate_size == 1:
+            return CategoricalDistribution(n).proba_distribution(logits)
+        # a slate is the top items of one score: every position sees the same logits
+        dist = MultiCategoricalDistribution([n] * self.slate_size)
+        return dist.proba_distribution(logits.repeat(1, self.slate_size))

@@ -30,9 +30,16 @@ def _shape(actions: np.ndarray, single: bool, slate_size: int) -> np.ndarray:
 class RandomPolicy:
     """Uniformly random items (a slate without repeats)."""
 
+    #: attacks may read its scores (advrec_gym.attacks.ScoredPolicy): they ignore the observation
+    attack_surface = frozenset({"scores"})
+
     def __init__(self, num_items: int, slate_size: int = 1, seed: int | None = None):
         self.num_items, self.slate_size = num_items, slate_size
         self.rng = np.random.default_rng(seed)
+
+    def action_scores(self, observation: np.ndarray) -> np.ndarray:
+        """Uniform scores (n, num_items): the observation does not enter (an observation attack cannot act)."""
+        return np.zeros((_batch_size(observation)[0], self.num_items), dtype=np.float32)
 
     def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
         n, single = _batch_size(observation)
@@ -48,11 +55,17 @@ class PopularityPolicy:
     sampled one is the default baseline.
     """
 
+    attack_surface = frozenset({"scores"})
+
     def __init__(self, catalogue: Catalogue, slate_size: int = 1, seed: int | None = None):
         self.popularity, self.slate_size = catalogue.popularity, slate_size
         self.log_pop = np.log(np.maximum(catalogue.popularity, 1e-300))
         self.top = np.argsort(-catalogue.popularity)[:slate_size]
         self.rng = np.random.default_rng(seed)
+
+    def action_scores(self, observation: np.ndarray) -> np.ndarray:
+        """``log popularity`` (n, num_items), whose softmax is the sampling distribution; the observation does not enter."""
+        return np.tile(self.log_pop.astype(np.float32), (_batch_size(observation)[0], 1))
 
     def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
         n, single = _batch_size(observation)

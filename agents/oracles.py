@@ -44,6 +44,9 @@ class MyopicOracle:
         env: the AdvRec env (single or vector, v0 or v1) whose users it serves.
     """
 
+    #: it reads the hidden state, not the observation: no observation attack applies (a ceiling, never attacked)
+    attack_surface = frozenset()
+
     def __init__(self, env):
         self.engine = env.unwrapped.engine
         self.slate_size = self.engine.slate_size
@@ -60,6 +63,9 @@ class PlanningOracle:
         env: the AdvRec-v1 env (single or vector) whose users it serves.
         budget_value: ``lambda``, clicks per unit of budget while the budget binds (>= 0).
     """
+
+    #: it reads the hidden state, not the observation: no observation attack applies (a ceiling, never attacked)
+    attack_surface = frozenset()
 
     def __init__(self, env, budget_value: float = 0.3):
         self.engine = env.unwrapped.engine

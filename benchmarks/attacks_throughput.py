@@ -1,9 +1,9 @@
 """Cost of each attacker per attacked step, relative to one victim forward pass and one forward+backward.
 
-The victim is SB3 ``PPO("MlpPolicy")`` on the default AdvRec-v0 env (1,000 items, 384-d embeddings,
+The victim is SB3 ``PPO("MlpPolicy")`` on AdvRec-v0 with its defaults (1,000 items, 384-d embeddings,
 observation 1,155, actions Discrete(1000)); weights are untrained, which does not change the cost.
 Each attack perturbs a batch of real observations (collected by a random recommender) at batch 1 and
-1024. ``forward`` is numpy obs -> tensor -> ``policy.get_distribution`` -> greedy action -> numpy;
+256. ``forward`` is numpy obs -> tensor -> ``policy.get_distribution`` -> greedy action -> numpy;
 ``fwd+bwd`` is the gradient of ``log pi(a)`` (a fixed action) with respect to the input, back in numpy.
 Timings are CPU seconds of this process (``time.process_time``), the best of ``--repeats`` rounds,
 the rounds of baselines and attacks interleaved: on a shared machine wall-clock time mostly measured
@@ -15,8 +15,10 @@ Run::
 
     ADVREC_CACHE_DIR=/tmp/advrec-cache python benchmarks/attacks_throughput.py
 
-It prints a table and writes ``benchmarks/results/attacks_throughput.json``. Target:
-PGD-10 costs at most 12x one forward+backward pass.
+It prints a table and writes ``benchmarks/results/attacks_throughput.json``. Target: PGD-10 costs at
+most 12x one forward+backward pass. The suite's attacks (``advrec_gym.attacks.SUITE``, frozen
+defaults; PA-AD with an untrained director, which costs what a trained one does) are timed too, at
+batch 1 and 256 (the leaderboard's evaluation batch is its ``num_envs``, 32-256).
 """
 
 from __future__ import annotations
@@ -36,7 +38,18 @@ from stable_baselines3 import PPO
 
 import advrec_gym  # noqa: F401  (registers AdvRec-v0)
 from advrec_gym._io import atomic_write_json
-from advrec_gym.attacks import FGSM, PGD, AttackerVectorEnv, Budget, CriticPGD, LearnedAdversary, RandomNoise
+from advrec_gym.attacks import (
+    FGSM,
+    PAAD,
+    PGD,
+    SUITE,
+    AttackerVectorEnv,
+    Budget,
+    CriticPGD,
+    LearnedAdversary,
+    RandomNoise,
+    make_attacker,
+)
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from benchmarks.provenance import provenance
 
@@ -97,7 +110,7 @@ def victim_passes(policy, obs: np.ndarray) -> tuple[Callable[[], object], Callab
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 1024])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 256])
     parser.add_argument("--eps", type=float, default=0.01, help="L-inf budget (raw embedding units)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--device", default="cpu", help="the victim's device (cpu, cuda, auto)")
@@ -113,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     budget = Budget(args.eps, "inf")
     adversary_env = AttackerVectorEnv(victim, venv, budget=budget)
     adversary = PPO("MlpPolicy", SB3VecEnvAdapter(adversary_env), seed=0, device=args.device)
+    director_env = AttackerVectorEnv(victim, venv, budget=budget, actor=PAAD(None, victim, budget))
+    director = PPO("MlpPolicy", SB3VecEnvAdapter(director_env), seed=0, device=args.device)
     attackers = {
         "random": RandomNoise(budget, seed=0),
         "fgsm": FGSM(victim, budget),
@@ -122,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
         "critic-pgd-10": CriticPGD(victim, budget, steps=10),
         "learned": LearnedAdversary(adversary, budget),
     }
+    # the suite, with its frozen defaults (advrec_gym.attacks.SPECS)
+    for name in SUITE:
+        if name in ("random", "fgsm", "learned"):
+            continue
+        attacker = make_attacker(name, victim, budget, adversary=director if name == "pa-ad" else None, seed=0)
+        attacker.bind(
+            venv.single_observation_space, venv.unwrapped.embedding_slice, venv.unwrapped.catalogue.embeddings
+        )
+        attackers[name] = attacker
     observations = collect_observations(venv, max(args.batches), seed=0)
 
     rows = []
@@ -144,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['attacker']:<16}{r['batch']:>6}{1e3 * r['seconds']:>10.3f}{1e6 * r['seconds'] / r['batch']:>10.1f}"
             f"{r['x_forward']:>8.2f}{r['x_fwd_bwd']:>11.2f}"
         )
+    passes = {name: getattr(a, "gradient_passes", None) for name, a in attackers.items()}
+    queries = {name: a.queries for name, a in attackers.items() if hasattr(a, "queries")}
     pgd = {r["batch"]: r["x_fwd_bwd"] for r in rows if r["attacker"] == "pgd-10"}
     print(
         "PGD-10 / one forward+backward: "
@@ -168,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         "budget": {"eps": args.eps, "norm": "inf"},
         "rows": rows,
         "pgd10_x_fwd_bwd": pgd,
+        "gradient_passes": passes,
+        "query_budgets": queries,
     }
     atomic_write_json(args.out, result)
     print(f"wrote {args.out}")

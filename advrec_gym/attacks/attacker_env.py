@@ -17,7 +17,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from advrec_gym._validation import check_int
-from advrec_gym.attacks.base import Attacker, check_clip_range, make_budget
+from advrec_gym.attacks.base import Attacker, check_clip_range, env_item_embeddings, make_budget
 from advrec_gym.attacks.budget import Budget
 from advrec_gym.attacks.victim import VictimActor, action_probabilities, probabilities_size
 
@@ -32,9 +32,15 @@ def _victim_seed(seed: int) -> int:
 
 
 class _AttackStep:
-    """What both attacker envs share: observe, map a direction into the ball, let the victim act."""
+    """What both attacker envs share: observe, map a direction into the ball, let the victim act.
 
-    def __init__(self, victim, env_obs_space, env_act_space, embedding_slice, budget, include_probs, greedy, clip):
+    With an ``actor`` (a :class:`~advrec_gym.attacks.PAAD`), the attacker's action is PA-AD's director
+    direction (one embedding-sized vector per slate position) and the actor realises it in the ball.
+    """
+
+    def __init__(
+        self, victim, env_obs_space, env_act_space, embedding_slice, budget, include_probs, greedy, clip, actor, emb
+    ):
         self.actor = VictimActor(victim)
         if not isinstance(env_obs_space, spaces.Box) or len(env_obs_space.shape) != 1:
             raise TypeError(f"AttackerEnv needs a 1-D Box observation space, got {env_obs_space}.")
@@ -61,7 +67,14 @@ class _AttackStep:
             low = np.concatenate([low, np.zeros(k, dtype=np.float32)])
             high = np.concatenate([high, np.ones(k, dtype=np.float32)])
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
-        d = embedding_slice.stop - embedding_slice.start
+        self.realiser = actor
+        if actor is not None:
+            if actor.budget != budget:
+                raise ValueError(f"actor has budget {actor.budget}, but the env's is {budget}: give them one budget.")
+            actor.bind(env_obs_space, embedding_slice, emb)
+            d = actor.director_dim
+        else:
+            d = embedding_slice.stop - embedding_slice.start
         self.action_space = spaces.Box(-1.0, 1.0, shape=(d,), dtype=np.float32)
 
     def observe(self, obs: np.ndarray) -> np.ndarray:
@@ -79,9 +92,12 @@ class _AttackStep:
         direction = direction.reshape(n, d)
         if not np.all(np.isfinite(direction)):
             raise ValueError("Attacker actions must be finite: they contain NaN or inf.")
-        delta = self.budget.from_unit(np.clip(direction, -1.0, 1.0))
-        perturbed = obs.copy()
-        perturbed[:, self.slice] = self.applier.apply(obs[:, self.slice], delta)
+        if self.realiser is not None:
+            perturbed = self.realiser.realise(obs, direction)
+        else:
+            delta = self.budget.from_unit(np.clip(direction, -1.0, 1.0))
+            perturbed = obs.copy()
+            perturbed[:, self.slice] = self.applier.apply(obs[:, self.slice], delta)
         norms = self.budget.norm_of(perturbed[:, self.slice] - obs[:, self.slice]).astype(np.float32)
         return self.actor.act(perturbed, rng, deterministic=self.greedy), norms
 
@@ -119,6 +135,7 @@ class AttackerEnv(gym.Env):
     | ``include_victim_probs`` | ``False`` | append the victim's action probabilities to the observation |
     | ``victim_deterministic`` | ``False`` | the victim acts greedily; by default it samples (from this env's seeded generator), as it is evaluated |
     | ``clip_range`` | ``(-1, 1)`` | bounds of the perturbed embedding coordinates |
+    | ``actor`` | ``None`` | a :class:`~advrec_gym.attacks.PAAD` (director ``None``): the action is PA-AD's director direction, ``Box(-1, 1, (positions * dim,))``, realised by the actor |
 
     ``info``: ``victim_reward``, ``victim_action``, ``perturbation_norm`` and the env's ``click``.
 
@@ -140,6 +157,7 @@ class AttackerEnv(gym.Env):
         include_victim_probs: bool = False,
         victim_deterministic: bool = False,
         clip_range: tuple[float, float] | None = (-1.0, 1.0),
+        actor: Any = None,
         **env_kwargs: Any,
     ):
         budget = make_budget(budget, eps, norm)
@@ -160,6 +178,8 @@ class AttackerEnv(gym.Env):
             include_victim_probs,
             victim_deterministic,
             clip_range,
+            actor,
+            env_item_embeddings(env),
         )
         self.observation_space, self.action_space = self._core.observation_space, self._core.action_space
         self.render_mode = None
@@ -197,7 +217,7 @@ class AttackerVectorEnv(VectorEnv):
     Train with SB3 through the adapter: ``PPO("MlpPolicy", SB3VecEnvAdapter(AttackerVectorEnv(...)))``.
 
     Args:
-        victim, budget, eps, norm, include_victim_probs, victim_deterministic, clip_range: as
+        victim, budget, eps, norm, include_victim_probs, victim_deterministic, clip_range, actor: as
             :class:`AttackerEnv`.
         env: a Gymnasium vector env with same-step autoreset; ``None`` builds
             ``gym.make_vec("AdvRec-v1", num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs)``.
@@ -221,6 +241,7 @@ class AttackerVectorEnv(VectorEnv):
         include_victim_probs: bool = False,
         victim_deterministic: bool = False,
         clip_range: tuple[float, float] | None = (-1.0, 1.0),
+        actor: Any = None,
         **env_kwargs: Any,
     ):
         budget = make_budget(budget, eps, norm)
@@ -244,6 +265,8 @@ class AttackerVectorEnv(VectorEnv):
             include_victim_probs,
             victim_deterministic,
             clip_range,
+            actor,
+            env_item_embeddings(env),
         )
         self.single_observation_space = self._core.observation_space
         self.single_action_space = self._core.action_space

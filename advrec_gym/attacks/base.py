@@ -99,6 +99,11 @@ class Attacker:
         self.embedding_slice = check_slice("embedding_slice", embedding_slice, self._obs_dim())
         self.clip_range = check_clip_range(clip_range)
         self.rng = np.random.default_rng(seed)
+        #: the catalogue's item embeddings (num_items, dim), for attacks that reason about what is shown;
+        #: set by :meth:`bind` from the env's catalogue when not given
+        self.item_embeddings: np.ndarray | None = getattr(self, "item_embeddings", None)
+        self._embeddings_given = self.item_embeddings is not None
+        self._bound_dim: int | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(eps={self.budget.eps}, norm={self.budget.norm!r})"
@@ -108,10 +113,12 @@ class Attacker:
         """Restart the attacker's generator from ``seed`` (an int or a sequence of ints)."""
         self.rng = np.random.default_rng(seed)
 
-    def bind(self, observation_space: spaces.Space, embedding_slice: slice | None) -> None:
+    def bind(self, observation_space: spaces.Space, embedding_slice: slice | None, item_embeddings: Any = None) -> None:
         """Check that this attacker fits an env's observation space, and adopt its embedding slice.
 
-        Called by the wrappers and by :class:`~advrec_gym.attacks.AttackerEnv` at construction.
+        Called by the wrappers and by :class:`~advrec_gym.attacks.AttackerEnv` at construction. From
+        then on, observations of another width are refused. ``item_embeddings`` (the env's catalogue
+        embeddings, what the recommender sees) are adopted unless the attacker was given its own.
 
         Raises:
             ValueError: the shapes do not match (the victim's observation space, or the slice).
@@ -134,6 +141,9 @@ class Attacker:
             self.embedding_slice = check_slice("embedding_slice", embedding_slice, obs_dim)
         else:
             check_slice("embedding_slice", self.embedding_slice, obs_dim)
+        self._bound_dim = obs_dim
+        if item_embeddings is not None and not self._embeddings_given:
+            self.item_embeddings = np.asarray(item_embeddings, dtype=np.float32)
 
     def perturb(self, obs: np.ndarray) -> np.ndarray:
         """Return perturbed copies of ``obs`` (shape (n, obs_dim) or (obs_dim,)); ``obs`` is not modified.
@@ -186,13 +196,20 @@ class Attacker:
         x = np.asarray(obs, dtype=np.float32)
         single = x.ndim == 1
         x = x[None] if single else x
-        expected = self._obs_dim()
+        expected = self._obs_dim() or self._bound_dim
         if x.ndim != 2 or (expected is not None and x.shape[1] != expected):
             want = f"(n, {expected})" if expected is not None else "(n, obs_dim)"
             raise ValueError(f"obs must have shape {want} or ({expected or 'obs_dim'},), got shape {np.shape(obs)}.")
         if not np.all(np.isfinite(x)):
             raise ValueError("obs must be finite: it contains NaN or inf.")
         return x, single
+
+
+def env_item_embeddings(env: Any) -> np.ndarray | None:
+    """The item embeddings the recommender of ``env`` sees (``env.unwrapped.catalogue.embeddings``), if any."""
+    catalogue = getattr(getattr(env, "unwrapped", env), "catalogue", None)
+    emb = getattr(catalogue, "embeddings", None)
+    return None if emb is None else np.asarray(emb, dtype=np.float32)
 
 
 def _is_torch(x) -> bool:

@@ -12,7 +12,7 @@ any object with SB3's ``predict`` signature.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -20,8 +20,26 @@ from gymnasium import spaces
 
 BLACK_BOX_HINT = (
     "Black-box attackers that only query the victim's actions work with any policy: "
-    "RandomNoise ('random') and the learned adversary (LearnedAdversary, 'learned', trained on AttackerEnv)."
+    "RandomNoise ('random') and the learned adversary (LearnedAdversary, 'learned', trained on AttackerEnv); "
+    "the query-only attack ('query') needs only the victim's action_scores(obs)."
 )
+
+#: What an attacker may read from a victim (see :func:`attack_surface`).
+SURFACES = ("scores", "distribution", "values")
+
+
+@runtime_checkable
+class ScoredPolicy(Protocol):
+    """The query-only attack's protocol: a recommender that reports the scores it acts on.
+
+    ``action_scores(obs)`` takes a float32 batch (n, obs_dim) and returns float scores (n, num_items)
+    (or (n, slate_size, num_items)) whose softmax over the items is the distribution the policy
+    samples from: log-probabilities qualify; a policy that shows its top-scoring item returns scores
+    sharpened so that their softmax concentrates on it. A policy whose scores do not depend on the
+    observation (random, popularity) cannot be moved by an observation attack, and reports so.
+    """
+
+    def action_scores(self, obs: np.ndarray) -> np.ndarray: ...
 
 
 def torch_policy(victim: Any) -> torch.nn.Module | None:
@@ -32,20 +50,117 @@ def torch_policy(victim: Any) -> torch.nn.Module | None:
     return None
 
 
+def gradient_policy(victim: Any) -> torch.nn.Module | None:
+    """What white-box attacks differentiate: ``victim.gradient_policy`` where the victim offers a torch
+    view of itself for attacks (LinUCB: its scores are differentiable in the observation, but it acts
+    through its own ``predict``), else its torch policy (:func:`torch_policy`), else None."""
+    view = getattr(victim, "gradient_policy", None)
+    if isinstance(view, torch.nn.Module) and hasattr(view, "get_distribution"):
+        return view
+    return torch_policy(victim)
+
+
+def attack_surface(victim: Any) -> frozenset[str]:
+    """What an attacker can read from ``victim`` (an instance, or a policy class), a subset of :data:`SURFACES`.
+
+    ``"scores"``: its action scores (the query-only attack); ``"distribution"``: a differentiable action
+    distribution (the gradient attacks); ``"values"``: a differentiable critic (the critic attack).
+    A victim may declare it (an ``attack_surface`` attribute, e.g. on LinUCB and the baselines);
+    otherwise it is read off an SB3 model or policy: ``get_distribution`` gives scores and a
+    distribution, ``predict_values`` values. Anything else has an empty surface (black-box attacks only).
+    """
+    declared = getattr(victim, "attack_surface", None)
+    if declared is not None:
+        surface = frozenset(declared)
+        unknown = sorted(surface - set(SURFACES))
+        if unknown:
+            raise ValueError(f"attack_surface must be a subset of {list(SURFACES)}, got unknown {unknown}.")
+        return surface
+    policy = getattr(victim, "policy", victim)
+    surface = set()
+    is_torch = isinstance(policy, torch.nn.Module) or (isinstance(policy, type) and issubclass(policy, torch.nn.Module))
+    if is_torch and hasattr(policy, "get_distribution"):
+        surface |= {"scores", "distribution"}
+        if hasattr(policy, "predict_values"):
+            surface.add("values")
+    return frozenset(surface)
+
+
+def item_embeddings_of(victim: Any) -> np.ndarray | None:
+    """The catalogue embeddings a victim scores items with, where it holds them (the item-embedding
+    policy's head, LinUCB, a ``gradient_policy`` view with ``item_embeddings``), else None."""
+    for holder in (victim, gradient_policy(victim), getattr(gradient_policy(victim), "action_net", None)):
+        emb = getattr(holder, "item_embeddings", None) if holder is not None else None
+        if emb is None:
+            emb = getattr(holder, "embeddings", None) if holder is victim else None
+        if isinstance(emb, torch.Tensor):
+            return emb.detach().float().cpu().numpy()
+        if isinstance(emb, np.ndarray) and emb.ndim == 2:
+            return emb.astype(np.float32, copy=False)
+    return None
+
+
 def resolve_policy(victim: Any, attacker: str, *, needs: str = "get_distribution") -> torch.nn.Module:
     """Return the torch policy of ``victim`` for the white-box attacker named ``attacker``.
 
     Raises:
-        TypeError: ``victim`` is not an SB3 model or policy (or lacks the method ``needs``); the message
-            names the black-box attackers.
+        TypeError: ``victim`` is not an SB3 model or policy nor offers a ``gradient_policy`` (or lacks
+            the method ``needs``); the message names the black-box attackers.
     """
-    policy = torch_policy(victim)
+    policy = gradient_policy(victim)
     if policy is None or not hasattr(policy, needs):
         raise TypeError(
-            f"{attacker} is a white-box attack: victim must be a stable-baselines3 model or its torch policy "
-            f"(with a `{needs}` method), got victim of type {type(victim).__name__}. {BLACK_BOX_HINT}"
+            f"{attacker} is a white-box attack: victim must be a stable-baselines3 model or its torch policy, "
+            f"or offer a torch `gradient_policy` (with a `{needs}` method), got victim of type "
+            f"{type(victim).__name__}. {BLACK_BOX_HINT}"
         )
     return policy
+
+
+def resolve_scores(victim: Any, attacker: str):
+    """The victim's score function for the query-only attacker ``attacker``: ``obs -> (n, positions, items)``.
+
+    ``victim.action_scores`` (:class:`ScoredPolicy`) where it has one, else the log-probabilities of its
+    torch policy (SB3 models, ``gradient_policy`` views), computed frozen and without gradients.
+
+    Raises:
+        TypeError: the victim offers neither.
+    """
+    scores = getattr(victim, "action_scores", None)
+    if callable(scores):
+
+        def query(obs: np.ndarray) -> np.ndarray:
+            out = np.asarray(scores(obs), dtype=np.float32)
+            if out.ndim not in (2, 3) or out.shape[0] != len(obs):
+                raise ValueError(
+                    f"{type(victim).__name__}.action_scores must return shape (n, num_items) or "
+                    f"(n, slate_size, num_items) for n={len(obs)} observations, got shape {out.shape}."
+                )
+            return out if out.ndim == 3 else out[:, None, :]
+
+        return query
+    policy = gradient_policy(victim)
+    if policy is None:
+        raise TypeError(
+            f"{attacker} is a query-only attack: victim must have action_scores(obs) (see "
+            f"advrec_gym.attacks.victim.ScoredPolicy) or be a torch policy, got victim of type "
+            f"{type(victim).__name__}."
+        )
+
+    def query(obs: np.ndarray) -> np.ndarray:
+        with frozen(policy), torch.no_grad():
+            x = torch.as_tensor(obs, dtype=torch.float32, device=policy_device(policy))
+            return log_probs(policy.get_distribution(x)).cpu().numpy()
+
+    return query
+
+
+def log_probs(dist: Any) -> torch.Tensor:
+    """Log-probabilities (n, positions, num_items) of an SB3 (Multi)Categorical distribution."""
+    parts = categorical_parts(dist)
+    if len(parts) == 1:
+        return parts[0].logits[:, None, :]
+    return torch.stack([p.logits for p in parts], dim=1)
 
 
 def policy_device(policy: torch.nn.Module) -> torch.device:

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from advrec_gym._validation import check_float
-from advrec_gym.attacks.base import Attacker
+from advrec_gym.attacks.base import Attacker, env_item_embeddings
 
 # Stream tags that keep the wrapper's coin flips and the attacker's draws apart from the env's own
 # generator (which the user model uses): the attack never changes what the user does.
@@ -18,13 +18,14 @@ _RATIO_STREAM, _ATTACK_STREAM = 0xA77AC0, 0xA77AC1
 def _check_args(env: Any, attacker: Any, ratio: Any) -> float:
     if not isinstance(attacker, Attacker):
         raise TypeError(
-            "attacker must be an advrec_gym.attacks attacker (RandomNoise, FGSM, PGD, CriticPGD, "
-            f"LearnedAdversary, or make_attacker(...)), got {type(attacker).__name__}."
+            "attacker must be an advrec_gym.attacks attacker (RandomNoise, FGSM, APGD, QueryAttack, "
+            f"LearnedAdversary, PAAD, ..., or make_attacker(...)), got {type(attacker).__name__}."
         )
     ratio = check_float("ratio", ratio, low=0.0, high=1.0)
     attacker.bind(
         env.observation_space if not isinstance(env, gym.vector.VectorEnv) else env.single_observation_space,
         getattr(env.unwrapped, "embedding_slice", None),
+        env_item_embeddings(env),
     )
     return ratio
 

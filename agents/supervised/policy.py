@@ -31,6 +31,9 @@ class ClickModelPolicy:
         seed: seeds the sampling.
     """
 
+    #: attacks may read its scores and differentiate its action distribution (through :attr:`policy`); no critic
+    attack_surface = frozenset({"scores", "distribution"})
+
     def __init__(
         self, model: TwoTowerClickModel, *, slate_size: int = 1, temperature: float = 1.0, seed: int | None = None
     ):
@@ -59,6 +62,14 @@ class ClickModelPolicy:
         with torch.no_grad():
             logits = self.action_logits(torch.as_tensor(obs, device=self.model.device)) / self.temperature
         return torch.softmax(logits.double(), dim=1).cpu().numpy()
+
+    def action_scores(self, observation) -> np.ndarray:
+        """``logit / temperature`` (batch, num_items): the softmax the sampled policy draws from
+        (advrec_gym.attacks.ScoredPolicy, for the query-only attack)."""
+        obs = self._obs(observation).reshape(-1, self.model.obs_dim)
+        with torch.no_grad():
+            logits = self.action_logits(torch.as_tensor(obs, device=self.model.device)) / self.temperature
+        return logits.cpu().numpy().astype(np.float32)
 
     def _obs(self, observation) -> np.ndarray:
         obs = np.asarray(observation, dtype=np.float32)

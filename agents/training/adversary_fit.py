@@ -20,6 +20,7 @@ import torch as th
 
 from advrec_gym._validation import check_int
 from advrec_gym.attacks import Budget
+from advrec_gym.attacks.objectives import NEEDS_EMBEDDINGS, Objective, Victim
 from advrec_gym.attacks.victim import VictimActor, frozen, policy_device, resolve_policy
 from agents.training.config import TrainConfig
 from agents.training.players import budget_of, recommender_view
@@ -48,12 +49,15 @@ def fit_adversary(
     batch_size: int = 256,
     learning_rate: float = 1e-3,
     seed: int = 0,
+    objective: str = "action",
+    item_embeddings: np.ndarray | None = None,
 ) -> float:
     """Train ``adversary``'s mean action (an SB3 PPO with a Gaussian policy) against the frozen ``recommender``.
 
     Args:
         adversary: the adversary model (its policy's parameters are updated with a fresh Adam).
-        recommender: the victim (an SB3 model or its torch policy); its parameters and modes are left unchanged.
+        recommender: the victim (an SB3 model or its torch policy, or a ``gradient_policy`` view); its
+            parameters and modes are left unchanged.
         states: clean observations (n, obs_dim), e.g. from :func:`collect_states`.
         budget: the attack budget; the direction ``tanh(mu)`` is mapped with ``budget.from_unit``.
         embedding_slice: the attacked coordinates.
@@ -61,13 +65,20 @@ def fit_adversary(
         batch_size: minibatch size.
         learning_rate: Adam's step size.
         seed: seeds the minibatch order.
+        objective: the attack score the adversary learns to maximise (an
+            :class:`~advrec_gym.attacks.Objective` name: ``"action"``, the game's, is ``-log pi(a* | o + d)``
+            of the clean greedy action; the best response uses ``"semantic"``).
+        item_embeddings: the catalogue's embeddings, for ``"semantic"``.
 
     Returns:
-        The last epoch's mean ``log pi(a* | attacked o)`` (lower is a stronger attack).
+        The last epoch's mean loss, minus the objective (lower is a stronger attack; for ``"action"``
+        the mean ``log pi(a* | attacked o)``).
     """
     epochs = check_int("epochs", epochs, low=1)
     victim, policy = resolve_policy(recommender, "the adversary's white-box warm start"), adversary.policy
     device, victim_device = policy.device, policy_device(victim)
+    score = Objective(objective)
+    view = Victim(victim, item_embeddings if objective in NEEDS_EMBEDDINGS else None)
     x_all = th.as_tensor(states, dtype=th.float32, device=device)
     generator = th.Generator().manual_seed(int(seed))
     optimizer = th.optim.Adam(policy.parameters(), lr=learning_rate)
@@ -77,7 +88,7 @@ def fit_adversary(
     last = float("nan")
     with frozen(victim):
         with th.no_grad():
-            target = victim.get_distribution(x_all.to(victim_device)).mode().to(device)
+            clean = score.clean(score.forward(view, x_all.to(victim_device)), view, np.random.default_rng(seed))
         for _ in range(epochs):
             order = th.randperm(len(x_all), generator=generator).to(device)
             total, batches = 0.0, 0
@@ -88,9 +99,9 @@ def fit_adversary(
                 attacked = th.cat(
                     [x[:, : sl.start], (x[:, sl] + budget.from_unit(direction)).clamp(-1, 1), x[:, sl.stop :]], 1
                 )
-                loss = (
-                    victim.get_distribution(attacked.to(victim_device)).log_prob(target[idx].to(victim_device)).mean()
-                )
+                state = {k: v[idx.to(victim_device)] for k, v in clean.items()}
+                out = score.forward(view, attacked.to(victim_device))
+                loss = -score.score(out, state, view).mean()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -22,7 +22,21 @@ ENV_IDS = ("AdvRec-v1", "AdvRec-v0")
 POLICIES = ("item_embedding", "mlp")
 DEFENCES = ("none", "noise", "pgd", "atla", "sa")
 NORMS = ("inf", "2")
-EVAL_ATTACKS = ("random", "fgsm", "pgd", "critic", "learned")
+#: attacks of the evaluation table: the suite's (advrec_gym.attacks.SUITE, PA-AD aside) and the training PGD
+EVAL_ATTACKS = (
+    "random",
+    "fgsm",
+    "pgd",
+    "critic",
+    "learned",
+    "pgd-action",
+    "pgd-topk",
+    "pgd-semantic",
+    "pgd-kl",
+    "pgd-eot",
+    "mad",
+    "query",
+)
 #: default share of attacked recommender steps, per defence (``rho=None``)
 DEFAULT_RHO = {"none": 0.0, "noise": 1.0, "pgd": 0.2, "atla": 1.0, "sa": 0.0}
 
@@ -96,8 +110,12 @@ class TrainConfig:
     # ------------------------------------------------------------------ attacker (PPO on AttackerEnv)
     attacker_net_arch: list[int] = field(default_factory=lambda: [64, 64])
     """Hidden layers of the learned adversary."""
-    attacker_learning_rate: float = 3e-4
-    """Adversary's Adam learning rate."""
+    attacker_learning_rate: float = 3e-5
+    """Adversary's Adam learning rate (3e-4 took PPO's updates of the 1,152-d Gaussian to an exact KL of 1.2-4.1 per update, approx_kl 1.1-12; 3e-5 with attacker_target_kl 0.02 keeps them near 0.03: docs/attacks.md)."""
+    attacker_director_learning_rate: float = 3e-4
+    """Learning rate of PA-AD's director (a 384-d Gaussian whose updates moved the exact KL by 2e-4 at 3e-5: too slow to learn; docs/attacks.md)."""
+    attacker_target_kl: float | None = 0.02
+    """SB3's target_kl for the adversary: an update's epochs stop once approx_kl exceeds 1.5 times it (None: no limit)."""
     attacker_n_steps: int = 256
     """Adversary's rollout length per env."""
     attacker_ent_coef: float = 0.0
@@ -163,12 +181,14 @@ class TrainConfig:
         check_choice("defence", self.defence, DEFENCES)
         check_choice("norm", self.norm, NORMS)
         check_device_name("device", self.device)
-        for name in ("temperature", "learning_rate", "attacker_learning_rate"):
+        for name in ("temperature", "learning_rate", "attacker_learning_rate", "attacker_director_learning_rate"):
             check_float(name, getattr(self, name), low=0.0, low_open=True)
         check_float("gamma", self.gamma, low=0.0, high=1.0)
         check_float("ent_coef", self.ent_coef, low=0.0)
         check_float("attacker_ent_coef", self.attacker_ent_coef, low=0.0)
         check_float("attacker_log_std_init", self.attacker_log_std_init)
+        if self.attacker_target_kl is not None:
+            check_float("attacker_target_kl", self.attacker_target_kl, low=0.0, low_open=True)
         check_float("eps", self.eps, low=0.0)
         check_float("sa_kappa", self.sa_kappa, low=0.0)
         if self.rho is not None:

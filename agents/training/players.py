@@ -100,6 +100,7 @@ def make_adversary(config: TrainConfig, env: Any, device: th.device | str, seed:
         n_epochs=config.n_epochs,
         gamma=config.gamma,
         ent_coef=config.attacker_ent_coef,
+        target_kl=config.attacker_target_kl,
         policy_kwargs={"net_arch": list(config.attacker_net_arch), "log_std_init": config.attacker_log_std_init},
         seed=config.seed if seed is None else seed,
         device=device,

@@ -14,8 +14,9 @@ from stable_baselines3 import PPO
 
 from advrec_gym._validation import check_choice, check_int
 from advrec_gym.attacks import Attacker, LearnedAdversary, evaluate_attack, make_attacker
+from advrec_gym.attacks.base import env_item_embeddings
 from agents.training.config import EVAL_ATTACKS, TrainConfig
-from agents.training.players import adversary_env, budget_of, make_adversary, recommender_view
+from agents.training.players import budget_of, recommender_view
 
 #: the evaluation seed of a run is training seed + EVAL_SEED_OFFSET
 EVAL_SEED_OFFSET = 10_000
@@ -43,26 +44,32 @@ def build_attacker(
         attacker = make_attacker("random", None, budget, seed=seed)
     else:
         attacker = make_attacker(name, recommender, budget, seed=seed)
-    attacker.bind(view.single_observation_space, view.unwrapped.embedding_slice)
+    attacker.bind(view.single_observation_space, view.unwrapped.embedding_slice, env_item_embeddings(view))
     return attacker
 
 
 def train_best_response(recommender: PPO, config: TrainConfig, steps: int, seed: int, device: Any = "cpu") -> PPO:
-    """A fresh learned adversary against the frozen ``recommender`` (its best response).
+    """A fresh learned adversary against the frozen ``recommender`` (its best response), as a PPO model.
 
-    The config's white-box warm start (``attacker_fit_epochs``), then ``steps`` of PPO on ``AttackerEnv``.
+    :func:`agents.training.best_response.fit_best_response` (kind ``"learned"``: the white-box warm start,
+    then PPO on ``AttackerEnv`` until it plateaus, at most ``steps`` env steps), on the run's env and budget.
     """
-    from agents.training.adversary_fit import fit_adversary_phase
+    from agents.training.best_response import best_response_rule, fit_best_response
 
     steps = check_int("steps", steps, low=0)
     if steps == 0 and not config.attacker_fit_epochs:
         raise ValueError("A best response needs steps > 0 or config.attacker_fit_epochs > 0, got both 0.")
-    adversary = make_adversary(config, adversary_env(config, recommender), device, seed=seed)
-    fit_adversary_phase(adversary, recommender, config, seed)
-    if steps:
-        adversary.set_random_seed(seed)
-        adversary.learn(steps)
-    return adversary
+    response = fit_best_response(
+        recommender,
+        lambda: recommender_view(config),
+        budget_of(config),
+        config,
+        seed=seed,
+        kind="learned",
+        rule=best_response_rule(steps, config.num_envs, config.attacker_n_steps),
+        device=device,
+    )
+    return response.adversary
 
 
 def best_response_recipe(config: TrainConfig, steps: int) -> str:
@@ -73,7 +80,7 @@ def best_response_recipe(config: TrainConfig, steps: int) -> str:
             f"white-box warm start, {config.attacker_fit_epochs} epochs on {config.attacker_fit_states} states"
         )
     if steps:
-        parts.append(f"{steps} PPO steps")
+        parts.append(f"PPO until it plateaus, at most {steps} steps")
     return " + ".join(parts)
 
 

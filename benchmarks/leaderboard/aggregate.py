@@ -8,9 +8,10 @@ users for every row):
 
 * natural return ``N_s = R_s(none, 0)`` and its CTR;
 * worst case ``W_s(e) = min_a R_s(a, e)`` over the attacks **scored at** ``e`` (``attack_eps_scales``:
-  e.g. the learned adversary at the main budget only) and **applicable** to the row: every attack
-  for torch policies; for the others (random, popularity, LinUCB) only the black-box ones (random
-  noise, learned adversary), white-box cells being "n/a". A seed whose applicable cells are not all
+  e.g. the learned adversary at the main budget only) and **applicable** to the row (read off the
+  entry's policy: :attr:`~benchmarks.leaderboard.protocol.EntryInfo.attacks`; every attack for PPO,
+  no critic attack for LinUCB and the click model, the black-box and query-only ones for random and
+  popularity), the other cells being "n/a". A seed whose applicable cells are not all
   present gets no worst case (never a minimum over a subset). The table says how many attacks each
   row's worst case is over, per budget;
 * relative drop ``D_s = 1 - W_s(main eps) / N_s``;

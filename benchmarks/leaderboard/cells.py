@@ -115,7 +115,7 @@ def eval_spec(config: BoardConfig, cell: EvalCell) -> dict:
     )
     if cell.attack != NATURAL:
         spec["norm"] = config.norm
-    if cell.attack == "learned":
+    if cell.attack in ("learned", "pa-ad"):
         spec["adversary_steps"] = config.adversary_steps
         spec["adversary_overrides"] = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}
         spec["adversary_mode"] = config.primary_mode
@@ -176,9 +176,9 @@ def run_eval_cell(config: BoardConfig, cell: EvalCell, out: Path, trained: dict,
     budget = Budget(cell.eps, config.norm) if attack != NATURAL else None
     adversary, adversary_cost = None, None
     policy = entries.load_policy(row, cell.seed, artifact, venv, envs.derive_seed("adversary-victim", cell.seed))
-    if attack == "learned":
-        adversary, steps, wall = entries.train_adversary(policy, config, budget, seed=envs.train_env_seed(cell.seed))
-        adversary_cost = {"env_steps": steps, "wall_s": round(wall, 3)}
+    if attack in ("learned", "pa-ad"):  # a best response trained afresh, its learning curve kept with the cell
+        adversary = entries.train_adversary(policy, config, budget, seed=envs.train_env_seed(cell.seed), kind=attack)
+        adversary_cost = adversary.summary()
     records = []
     for mode in config.modes:
         scored = []

@@ -7,13 +7,13 @@ bandit as an ``.npz`` (``allow_pickle=False``).
 
 ADAPTERS. The functions marked ``ADAPTER`` below are where the other issues' APIs plug in:
 
-* :func:`train_ppo` / :func:`load_ppo`: issue 4's trainer (``agents.training.Trainer`` with a
+* :func:`train_ppo` / :func:`load_ppo`: the PPO trainer (``agents.training.Trainer`` with a
   ``TrainConfig`` per row; loading through ``agents.training.load_players``, which reads weights only);
-* :func:`train_adversary`: the learned adversary, issue 3's ``AttackerVectorEnv`` with issue 4's
+* :func:`train_adversary`: the learned adversary, the attacks package's ``AttackerVectorEnv`` with the trainer's
   adversary (``agents.training.players.make_adversary``, the same hyperparameters as ATLA's);
-* :func:`train_supervised` / :func:`load_supervised`: issue 6's ``finetune`` pipeline and its
+* :func:`train_supervised` / :func:`load_supervised`: the supervised route's ``finetune`` pipeline and its
   ``ClickModelPolicy`` (white-box FGSM / PGD reach it through its ``.policy``; it has no critic);
-* :func:`make_attack`: issue 3's ``make_attacker`` under the board's attack names.
+* :func:`make_attack`: the attacks package's ``make_attacker`` under the board's attack names.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def trainer_config(row: Row, seed: int, config: BoardConfig, workdir: Path):
 
 
 def train_ppo(row: Row, seed: int, config: BoardConfig, workdir: Path) -> tuple[int, Path]:
-    """ADAPTER (issue 4): train a PPO row with its defence; return (env steps of both players, artifact).
+    """ADAPTER (the PPO trainer): train a PPO row with its defence; return (env steps of both players, artifact).
 
     The artifact is the recommender's weights in the trainer's last checkpoint, which
     :func:`load_ppo` rebuilds with ``load_players`` (no unpickling).
@@ -121,7 +121,7 @@ def train_ppo(row: Row, seed: int, config: BoardConfig, workdir: Path) -> tuple[
 
 
 def load_ppo(row: Row, artifact: Path, venv):
-    """ADAPTER (issue 4): the trained recommender (an SB3 model, so white-box attacks reach ``.policy``)."""
+    """ADAPTER (the PPO trainer): the trained recommender (an SB3 model, so white-box attacks reach ``.policy``)."""
     from agents.training import load_players
 
     model = load_players(artifact.parent).recommender
@@ -130,16 +130,16 @@ def load_ppo(row: Row, artifact: Path, venv):
 
 
 def supervised_available() -> bool:
-    """ADAPTER (issue 6): whether the supervised route provides its recommender policy."""
+    """ADAPTER (the supervised route): whether the supervised route provides its recommender policy."""
     return importlib.util.find_spec("agents.supervised") is not None and (
         importlib.util.find_spec("agents.supervised.policy") is not None
     )
 
 
 def train_supervised(row: Row, seed: int, config: BoardConfig, workdir: Path) -> tuple[int, Path]:
-    """ADAPTER (issue 6): fine-tune the click model on logs of the training users; return (env steps logged, artifact).
+    """ADAPTER (the supervised route): fine-tune the click model on logs of the training users; return (env steps logged, artifact).
 
-    Issue 6's ``finetune`` with its defaults (logging policy, freezing, adversarial examples at rho
+    The supervised route's ``finetune`` with its defaults (logging policy, freezing, adversarial examples at rho
     0.2), the board's catalogue, users and budget, and ``config.supervised_overrides``.
     """
     from agents.supervised.config import FinetuneConfig
@@ -169,7 +169,7 @@ def train_supervised(row: Row, seed: int, config: BoardConfig, workdir: Path) ->
 
 
 def load_supervised(artifact: Path, policy_seed: int):
-    """ADAPTER (issue 6): the click model as a recommender (SB3 ``predict``, and ``.policy`` for white-box attacks)."""
+    """ADAPTER (the supervised route): the click model as a recommender (SB3 ``predict``, and ``.policy`` for white-box attacks)."""
     from agents.supervised.checkpoint import load_checkpoint
     from agents.supervised.policy import ClickModelPolicy
 
@@ -205,7 +205,7 @@ class SeededActor:
     """SB3's ``predict`` for a torch policy that samples from a seeded numpy generator.
 
     SB3's own ``predict`` samples from torch's global generator; this keeps every evaluation
-    reproducible from its seed (the sampling is issue 3's :class:`~advrec_gym.attacks.victim.VictimActor`).
+    reproducible from its seed (the sampling is the attacks package's :class:`~advrec_gym.attacks.victim.VictimActor`).
     """
 
     def __init__(self, model: Any, seed: int):
@@ -230,20 +230,21 @@ def actor(policy: Any, seed: int) -> Any:
 
 # --------------------------------------------------------------------------- attacks
 def make_attack(attack: str, victim: Any, budget: Budget, seed: int, adversary: Any = None):
-    """ADAPTER (issue 3): the attacker for a board attack name (``pgd-10`` = 10-step PGD on the clean action)."""
+    """ADAPTER: the attacker for a board attack name (:data:`~benchmarks.leaderboard.protocol.BOARD_ATTACKS`:
+    ``pgd-10`` = the early-stopping 10-step PGD; the suite's names are ``make_attacker``'s, with its
+    frozen defaults). ``adversary``: the trained adversary of ``learned`` / ``pa-ad`` (a ``BestResponse``)."""
     from advrec_gym.attacks import make_attacker
+    from benchmarks.leaderboard.protocol import BOARD_ATTACKS
 
-    if attack == "random":
+    if attack not in BOARD_ATTACKS:
+        raise ValueError(f"unknown board attack {attack!r}.")
+    if attack in ("learned", "pa-ad"):
+        return adversary.attacker(victim, seed=seed)
+    name = BOARD_ATTACKS[attack]
+    if name == "random":
         return make_attacker("random", budget=budget, seed=seed)
-    if attack == "fgsm":
-        return make_attacker("fgsm", victim, budget, seed=seed)
-    if attack == "pgd-10":
-        return make_attacker("pgd", victim, budget, steps=10, seed=seed)
-    if attack == "critic-pgd":
-        return make_attacker("critic", victim, budget, steps=10, seed=seed)
-    if attack == "learned":
-        return make_attacker("learned", budget=budget, adversary=adversary, seed=seed)
-    raise ValueError(f"unknown board attack {attack!r}.")
+    extra = {"steps": 10} if attack == "pgd-10" else {}
+    return make_attacker(name, victim, budget, seed=seed, **extra)
 
 
 def rollout_steps(total_steps: int, num_envs: int) -> int:
@@ -252,51 +253,34 @@ def rollout_steps(total_steps: int, num_envs: int) -> int:
 
 
 def adversary_settings(config: BoardConfig):
-    """The learned adversary's training settings (issue 4's ``TrainConfig`` with the board's ``attacker_*`` overrides)."""
+    """The learned adversary's training settings (the trainer's ``TrainConfig`` with the board's ``attacker_*`` overrides)."""
     from agents.training import TrainConfig
 
     overrides = {k: v for k, v in config.trainer_overrides.items() if k.startswith("attacker_")}
     return TrainConfig(**{"attacker_n_steps": rollout_steps(config.adversary_steps, config.num_envs), **overrides})
 
 
-def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int) -> tuple[Any, int, float]:
-    """ADAPTER (issue 3/4): a learned adversary trained afresh against ``victim``; return (adversary, env steps, wall s).
+def train_adversary(victim: Any, config: BoardConfig, budget: Budget, seed: int, kind: str = "learned"):
+    """ADAPTER: a learned adversary trained afresh against ``victim``: the project's one best-response
+    trainer (:func:`agents.training.best_response.fit_best_response`), on training-side users.
 
-    PPO on issue 3's ``AttackerVectorEnv`` with issue 4's adversary settings (``make_adversary``: the
-    same network and hyperparameters as the ATLA game's adversary), for ``config.adversary_steps``
-    steps on training-side users, against the victim acting as in the board's primary mode. A torch
-    victim first gets the game's white-box warm start (``attacker_fit_epochs`` epochs on
-    ``attacker_fit_states`` of its own states, :func:`agents.training.adversary_fit.fit_adversary`);
-    any other victim with SB3's ``predict`` gets black-box PPO alone.
+    ``kind``: ``"learned"`` (PPO on the perturbation itself, with the white-box warm start where the
+    victim is differentiable) or ``"pa-ad"`` (a PPO director realised by a gradient actor). PPO runs
+    until the plateau rule stops it, at most ``config.adversary_steps`` env steps, against the victim
+    acting as in the board's primary mode. Returns the :class:`~agents.training.best_response.BestResponse`
+    (the adversary, its env steps, wall time and learning curve).
     """
-    from stable_baselines3.common.vec_env import VecMonitor
+    from agents.training.best_response import best_response_rule, fit_best_response
 
-    from advrec_gym.attacks import AttackerVectorEnv
-    from advrec_gym.attacks.victim import torch_policy
-    from advrec_gym.sb3_adapter import SB3VecEnvAdapter
-    from agents.training.adversary_fit import collect_states, fit_adversary
-    from agents.training.players import make_adversary
-
-    start = time.perf_counter()
-    venv = envs.make_vec(config.env, config.num_envs)
-    attacker_env = AttackerVectorEnv(
-        victim, env=venv, budget=budget, victim_deterministic=config.primary_mode == "greedy"
-    )
     settings = adversary_settings(config)
-    model = make_adversary(settings, VecMonitor(SB3VecEnvAdapter(attacker_env)), device="auto", seed=seed)
-    if torch_policy(victim) is not None and settings.attacker_fit_epochs:
-        # The game's white-box warm start (agents/training/adversary_fit.py): PPO alone barely moves the
-        # adversary's 1,152-d mean in this many steps, and a harmless "best response" would flatter
-        # every entry. Black-box victims (LinUCB, the baselines) get PPO alone.
-        states = collect_states(victim, venv, settings.attacker_fit_states, seed)
-        fit_adversary(
-            model,
-            victim,
-            states,
-            budget,
-            venv.unwrapped.embedding_slice,
-            epochs=settings.attacker_fit_epochs,
-            seed=seed,
-        )
-    model.learn(config.adversary_steps)
-    return model, int(model.num_timesteps), time.perf_counter() - start
+    return fit_best_response(
+        victim,
+        lambda: envs.make_vec(config.env, config.num_envs),
+        budget,
+        settings,
+        seed=seed,
+        kind=kind,
+        rule=best_response_rule(config.adversary_steps, config.num_envs, settings.attacker_n_steps),
+        device="auto",
+        victim_deterministic=config.primary_mode == "greedy",
+    )

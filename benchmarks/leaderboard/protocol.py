@@ -14,25 +14,58 @@ The grid (../shared/DESIGN.md, "Leaderboard protocol"):
   episodes per evaluation seed, disjoint from the training users (see :mod:`.envs`);
 * **modes**: actions sampled from the policy (the primary mode, used for the ranking) and greedy.
 
-White-box attacks (FGSM, PGD-10, critic PGD) need a torch policy; for the other entries those cells
-are "not applicable" and their worst case is over the black-box attacks (random noise, the learned
-adversary) only. The learned adversary is trained afresh against every (row, training seed, eps) it
-is scored at, with ``adversary_steps`` env steps, against the policy acting as in the primary mode;
-the greedy columns are scored under that same adversary.
+Which attacks apply to an entry is read off its policy class (:attr:`EntryInfo.attacks`): white-box
+attacks need a differentiable action distribution (PPO, LinUCB's torch view, the click model) or a
+critic (PPO); the query-only attack needs action scores (every entry but the oracle). For an entry the
+cells of the attacks that do not apply are "not applicable", and its worst case is over the attacks
+that do (the same set for every row they apply to). The learned adversary is trained afresh against
+every (row, training seed, eps) it is scored at, with ``adversary_steps`` env steps, against the
+policy acting as in the primary mode; the greedy columns are scored under that same adversary.
 
 Presets: :func:`full` (the v1 board) and :func:`quick` (``--quick``: a small board in minutes).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from advrec_gym._validation import check_choice, check_float, check_int, did_you_mean
 from advrec_gym.attacks.budget import NORMS
+from advrec_gym.attacks.factory import SPECS
+from advrec_gym.attacks.victim import attack_surface
 from benchmarks.leaderboard.envs import MAX_SEED, SEED_STRIDE, EnvConfig
 
-WHITE_BOX_ATTACKS = ("fgsm", "pgd-10", "critic-pgd")
-ACTOR_ATTACKS = ("fgsm", "pgd-10")
+#: the board's attack names -> advrec_gym.attacks.make_attacker's: the first five are the v0 board's
+#: ("pgd-10": the early-stopping PGD; "critic-pgd": 10 plain steps on -V), then the suite's
+BOARD_ATTACKS = {
+    "random": "random",
+    "fgsm": "fgsm",
+    "pgd-10": "pgd",
+    "critic-pgd": "critic-pgd",
+    "learned": "learned",
+    "pgd-action": "pgd-action",
+    "pgd-topk": "pgd-topk",
+    "pgd-semantic": "pgd-semantic",
+    "pgd-kl": "pgd-kl",
+    "pgd-eot": "pgd-eot",
+    "mad": "mad",
+    "critic": "critic",
+    "query": "query",
+    "pa-ad": "pa-ad",
+}
+ATTACKS = tuple(BOARD_ATTACKS)
+#: the attacks of the committed v0 boards (their configs predate the suite)
+V0_ATTACKS = ("random", "fgsm", "pgd-10", "critic-pgd", "learned")
+#: attacks that differentiate the entry (its action distribution or critic)
+WHITE_BOX_ATTACKS = tuple(a for a in ATTACKS if SPECS[BOARD_ATTACKS[a]].needs & {"distribution", "values"})
+
+
+@functools.cache
+def _load(path: str) -> type:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -40,47 +73,70 @@ class EntryInfo:
     """What the board needs to know about an entry before running it.
 
     Attributes:
-        white_box: the white-box attacks that apply: the entry is a torch policy they can
-            differentiate through (FGSM and PGD need the action distribution, critic PGD a value head).
+        policy: ``"module:Class"`` of the entry's policy: which attacks apply is read off it
+            (:func:`advrec_gym.attacks.attack_surface`), not kept by hand.
         trained: it learns (so it has a training cost and a checkpoint).
         ranked: a contestant (the oracle is a ceiling, never ranked).
         defended: it accepts a defence other than ``none``.
         description: one line for the table's notes.
     """
 
-    white_box: tuple[str, ...]
+    policy: str
     trained: bool
     ranked: bool = True
     defended: bool = False
     description: str = ""
 
+    @property
+    def attacks(self) -> tuple[str, ...]:
+        """The board attacks that apply to the entry (their needs are within its policy's attack surface)."""
+        surface = attack_surface(_load(self.policy))
+        return tuple(a for a in ATTACKS if SPECS[BOARD_ATTACKS[a]].needs <= surface)
 
+    @property
+    def white_box(self) -> tuple[str, ...]:
+        """The white-box attacks that apply: FGSM, PGD, MAD and PA-AD need a differentiable action
+        distribution, the critic attacks a value head (LinUCB's scores and the click model's logits are
+        differentiable in the observation; neither has a critic)."""
+        return tuple(a for a in self.attacks if a in WHITE_BOX_ATTACKS)
+
+
+_SB3 = "stable_baselines3.common.policies:ActorCriticPolicy"
 ENTRIES: dict[str, EntryInfo] = {
-    "random": EntryInfo((), False, description="uniformly random items"),
-    "popularity": EntryInfo((), False, description="items sampled by the catalogue's popularity prior"),
-    "linucb": EntryInfo((), True, description="LinUCB over observation-item embedding similarities (agents.bandits)"),
-    "ppo-mlp": EntryInfo(WHITE_BOX_ATTACKS, True, defended=True, description="PPO, MlpPolicy over Discrete(num_items)"),
+    "random": EntryInfo("agents.baselines:RandomPolicy", False, description="uniformly random items"),
+    "popularity": EntryInfo(
+        "agents.baselines:PopularityPolicy", False, description="items sampled by the catalogue's popularity prior"
+    ),
+    "linucb": EntryInfo(
+        "agents.bandits:LinUCBPolicy",
+        True,
+        description="LinUCB over observation-item embedding similarities (agents.bandits)",
+    ),
+    "ppo-mlp": EntryInfo(_SB3, True, defended=True, description="PPO, MlpPolicy over Discrete(num_items)"),
     "ppo-item": EntryInfo(
-        WHITE_BOX_ATTACKS,
+        _SB3,
         True,
         defended=True,
         description="PPO, item-embedding policy (logits <W f(o), e_i>/tau + b_i)",
     ),
-    # the click model exposes an action distribution (agents.supervised.policy) but no value head
     "supervised": EntryInfo(
-        ACTOR_ATTACKS,
+        "agents.supervised.policy:ClickModelPolicy",
         True,
         description="the supervised route's two-tower click model: items drawn from softmax(click logit), "
         "greedy the top-scoring one (agents.supervised)",
     ),
-    "oracle": EntryInfo((), False, ranked=False, description="reads the hidden interests: a ceiling, not ranked"),
+    "oracle": EntryInfo(
+        "agents.baselines:OraclePolicy",
+        False,
+        ranked=False,
+        description="reads the hidden interests: a ceiling, not ranked",
+    ),
 }
-DEFENCES = ("none", "noise", "pgd", "atla")  # issue 4's (add "sa" here when it is built)
+DEFENCES = ("none", "noise", "pgd", "atla")  # the trainer's (add "sa" here when it is built)
 NEEDS_RHO = ("pgd", "atla")
-ATTACKS = ("random", "fgsm", "pgd-10", "critic-pgd", "learned")
 MODES = ("sampled", "greedy")
 NATURAL = "none"
-#: the fields of issue 4's TrainConfig that the board itself sets for every PPO row
+#: the fields of the trainer's TrainConfig that the board itself sets for every PPO row
 BOARD_TRAINER_FIELDS = (
     "env_id",
     "num_items",
@@ -154,7 +210,7 @@ class Row:
             return True
         if not self.info.ranked:
             return False
-        return attack not in WHITE_BOX_ATTACKS or attack in self.info.white_box
+        return attack in self.info.attacks
 
 
 @dataclass(frozen=True)
@@ -188,10 +244,10 @@ class BoardConfig:
             per episode do not depend on the policy (see :mod:`.scoring`).
         game_rounds: rounds of the ``atla`` game (each: ``train_steps / game_rounds`` recommender
             steps, then ``adversary_steps`` adversary steps); the other defences train in one phase.
-        trainer_overrides: further fields of issue 4's ``TrainConfig`` for every PPO row (e.g.
+        trainer_overrides: further fields of the trainer's ``TrainConfig`` for every PPO row (e.g.
             ``{"warmup_steps": 20000, "learning_rate": 0.0005}``); the board sets the env, the policy,
             the defence, rho, the budget, the steps and the seed itself.
-        supervised_overrides: fields of issue 6's ``FinetuneConfig`` for the supervised row (e.g.
+        supervised_overrides: fields of the supervised route's ``FinetuneConfig`` for the supervised row (e.g.
             ``{"log_steps": 5000, "freeze": "encoder"}``); the board sets the env, the budget and the seed.
         env: the env setting (``env.env_id``: ``"AdvRec-v1"`` unless the config says otherwise).
         block_norm: the typical L2 norm of one history block of the observation, to state budgets as
@@ -374,15 +430,22 @@ DEFENDED_ROWS = (("none", None), ("noise", None), ("pgd", 0.2), ("pgd", 1.0), ("
 MAIN_EPS = {"inf": 0.01, "2": 0.25}
 #: the protocol's floor for a committed board (DESIGN.md): the report flags a board below it
 MIN_TRAIN_SEEDS, MIN_EVAL_EPISODES = 10, 500
-#: the learned adversary (a best response trained per row and training seed) at the main budget only
-LEARNED_AT_MAIN = {"learned": [1.0]}
+#: the learned best responses (the learned adversary and PA-AD's director, each trained per row and
+#: training seed) at the main budget only
+LEARNED_AT_MAIN = {"learned": [1.0], "pa-ad": [1.0]}
+
+
+def _learned_at_main(attacks: tuple[str, ...]) -> dict:
+    """:data:`LEARNED_AT_MAIN` for the learned best responses among ``attacks``."""
+    return {a: scales for a, scales in LEARNED_AT_MAIN.items() if a in attacks}
 
 
 def full(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
     """The full board: every entry and defence on AdvRec-v1, 10 training seeds, 5 x 100 evaluation episodes.
 
-    The learned adversary is trained against every (row, training seed) at the main budget only; the
-    white-box and random-noise attacks cover the whole grid.
+    The attacks are the whole suite (:data:`ATTACKS`). The learned best responses (``learned``,
+    ``pa-ad``) are trained against every (row, training seed) at the main budget only; the white-box,
+    query-only and random-noise attacks cover the whole grid.
 
     Args:
         norm: ``"inf"`` (main eps 0.01) or ``"2"`` (main eps 0.25, the second track).
@@ -400,7 +463,7 @@ def full(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
         rows=tuple(rows),
         norm=norm,
         main_eps=MAIN_EPS[norm],
-        attack_eps_scales=LEARNED_AT_MAIN,
+        attack_eps_scales=_learned_at_main(ATTACKS),
     )
 
 
@@ -428,7 +491,8 @@ def quick(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
         rows=tuple(rows),
         norm=norm,
         main_eps=MAIN_EPS[norm],
-        attack_eps_scales=LEARNED_AT_MAIN,
+        attacks=V0_ATTACKS,  # the suite's 14 attacks would triple the quick board's minutes
+        attack_eps_scales=_learned_at_main(V0_ATTACKS),
         train_seeds=(0, 1, 2),
         eval_seeds=(0,),
         episodes=32,

@@ -297,9 +297,10 @@ def markdown(data: BoardData, table: list[dict], info: dict, figure: bool = True
         f"separated at {ALPHA:.0%} share the rank of the first row of their group, marked `=` (tied).",
         "- **worst**: per training seed, the lowest return over the attacks scored at that budget that apply to the "
         "row, then the median over seeds; **attacks** says how many applied of those scored (`worst@eps (k)` in the "
-        "budget table). White-box attacks (fgsm, pgd-10, critic-pgd) need a torch policy: for random, popularity and "
-        "LinUCB they are n/a and the worst case is over the black-box attacks (random noise, the learned adversary) "
-        "only. The oracle reads the hidden interests; it is a ceiling, never attacked or ranked.",
+        "budget table). Which attacks apply is read off each entry's policy (white-box attacks need a "
+        "differentiable action distribution or a critic, the query-only attack action scores); "
+        + _not_applicable(c)
+        + "The oracle reads the hidden interests; it is a ceiling, never attacked or ranked.",
         "- **drop**: 1 - worst / natural at the main eps, per seed. **AUC**: the area under the worst-case "
         "return-vs-eps curve (trapezoid over eps = 0 (natural) and the grid) divided by the largest eps: the mean "
         "worst-case return over [0, eps_max], in return units (equal to natural when no attack hurts).",
@@ -383,6 +384,17 @@ def _robustness(t: dict) -> list[str]:
     if t["worst_over"] == NOT_ATTACKED:
         return ["n/a"] * 3
     return [fmt(t["worst_main"]) + ("" if t["complete"] else " *"), fmt(t["drop"], percent=True), fmt(t["auc"])]
+
+
+def _not_applicable(c: BoardConfig) -> str:
+    """``"n/a for linucb: critic-pgd; for random: fgsm, ... "``: the attacks of ``c`` each ranked entry escapes."""
+    parts = []
+    for entry in dict.fromkeys(r.entry for r in c.rows):
+        info = ENTRIES[entry]
+        skipped = [a for a in c.attacks if a not in info.attacks]
+        if info.ranked and skipped:
+            parts.append(f"for {entry}: {', '.join(skipped)}")
+    return ("n/a " + "; ".join(parts) + ". ") if parts else "every attack applies to every ranked row. "
 
 
 def _md_row(cells: list[str]) -> str:

@@ -31,6 +31,30 @@ def test_features_are_the_hand_computed_projections():
     np.testing.assert_allclose(x[0, 2], [0.6, 0.8, 0.7, 0.49, 1.0], rtol=1e-6)
 
 
+def test_on_v1_the_features_read_the_liked_skipped_and_shown_blocks():
+    # AdvRec-v1's observation for dim 2: [liked | regretted | skipped | shown | 6 scalars] (4 * 2 + 6 = 14)
+    bandit = LinUCBPolicy(EMB, seed=0)
+    obs = np.array([[1.0, 0.0, 0.9, 0.9, 0.0, 1.0, 0.5, 0.5, *([0.3] * 6)]], dtype=np.float32)
+    # the same numbers as the v0 test above: the regretted block (0.9, 0.9) does not enter
+    np.testing.assert_allclose(bandit.features(obs)[0, 0], [1.0, 0.0, 0.5, 0.25, 1.0])
+    np.testing.assert_allclose(bandit.features(obs)[0, 2], [0.6, 0.8, 0.7, 0.49, 1.0], rtol=1e-6)
+
+
+def test_on_a_v1_env_the_shown_feature_is_the_shown_block(tiny_catalogue):
+    from advrec_gym import kernel as K
+
+    venv = gym.make_vec("AdvRec-v1", num_envs=4, vectorization_mode="vector_entry_point", catalogue=tiny_catalogue)
+    obs, _ = venv.reset(seed=0)
+    for a in (0, 1, 2):
+        obs, *_ = venv.step(np.full(4, a))
+    d, emb = tiny_catalogue.dim, tiny_catalogue.embeddings
+    x = LinUCBPolicy(emb, seed=0).features(obs)
+    shown = obs[:, K.SHOWN * d : (K.SHOWN + 1) * d]
+    assert np.abs(shown).sum() > 0
+    np.testing.assert_allclose(x[..., 2], shown @ emb.T, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x[..., 1], obs[:, K.SKIPPED * d : (K.SKIPPED + 1) * d] @ emb.T, rtol=1e-5, atol=1e-6)
+
+
 def test_one_update_matches_sherman_morrison():
     bandit = LinUCBPolicy(EMB, ridge=1.0, seed=0)
     obs = _obs(clicked=(1.0, 0.0), skipped=(0.0, 1.0), shown=(0.5, 0.5))
@@ -122,3 +146,57 @@ def test_bad_settings_are_named(kwargs, match):
 def test_bad_observation_shape_is_an_error():
     with pytest.raises(ValueError, match="three embedding averages"):
         LinUCBPolicy(EMB).predict(np.zeros((2, 4), dtype=np.float32))
+
+
+# ---------------------------------------------------------------------------------------------- what attacks see
+@pytest.fixture(scope="module")
+def learned(tiny_catalogue):
+    """(bandit trained 2,000 steps on the tiny env, 64 observations of its own rollouts)."""
+    from advrec_gym.v0 import AdvRecVectorEnv
+
+    venv = AdvRecVectorEnv(8, catalogue=tiny_catalogue, max_episode_steps=20)
+    bandit = LinUCBPolicy(tiny_catalogue.embeddings, seed=0).learn(venv, 2000, seed=0)
+    obs, _ = venv.reset(seed=3)
+    rows = []
+    for _ in range(8):
+        obs, *_ = venv.step(bandit.predict(obs)[0])
+        rows.append(obs.copy())
+    return bandit, np.concatenate(rows)
+
+
+def test_the_torch_view_scores_are_linucbs_scores_and_differentiable(learned):
+    import torch
+
+    bandit, obs = learned
+    view = bandit.gradient_policy
+    # equal to float32 rounding of the products (torch's and numpy's sums run in different orders: measured 2e-7)
+    np.testing.assert_allclose(view.scores(torch.as_tensor(obs)).numpy(), bandit.scores(obs), rtol=0, atol=1e-6)
+    x = torch.as_tensor(obs[:4], dtype=torch.float64).requires_grad_(True)
+    assert torch.autograd.gradcheck(view.scores, (x,), eps=1e-6, atol=1e-6)
+    assert list(view.parameters()) == []  # the statistics are buffers: attacks cannot change them
+    # its greedy item, and that of action_scores, is the UCB rule's (predict's sampled mode)
+    greedy = view.get_distribution(torch.as_tensor(obs)).mode().numpy()
+    np.testing.assert_array_equal(greedy, bandit.predict(obs)[0])
+    np.testing.assert_array_equal(bandit.action_scores(obs).argmax(axis=1), bandit.predict(obs)[0])
+
+
+def test_white_box_and_query_attacks_apply_to_linucb_and_move_its_ucb_choice(learned):
+    from advrec_gym.attacks import SUITE, Budget, RandomNoise, applicable_attacks, attack_surface, make_attacker
+
+    bandit, obs = learned
+    assert attack_surface(bandit) == {"scores", "distribution"}
+    assert set(SUITE) - set(applicable_attacks(bandit, SUITE)) == {"critic"}  # no value head
+    budget = Budget(0.05, "inf")
+    clean = bandit.predict(obs)[0]
+    theta, a_inv = bandit.theta.copy(), bandit.A_inv.copy()
+
+    def changed(attacker) -> float:
+        return float(np.mean(bandit.predict(attacker.perturb(obs))[0] != clean))
+
+    noise = changed(RandomNoise(budget, seed=0))
+    topk = changed(make_attacker("pgd-topk", bandit, budget, k=3, seed=0))
+    query = changed(make_attacker("query", bandit, budget, k=3, queries=300, seed=0))
+    assert topk > noise + 0.3 and query > noise + 0.2, (noise, topk, query)
+    # the attacks never touched the bandit's statistics
+    np.testing.assert_array_equal(bandit.theta, theta)
+    np.testing.assert_array_equal(bandit.A_inv, a_inv)

@@ -31,3 +31,39 @@ class ConstantPolicy:
 
     def predict(self, obs, state=None, episode_start=None, deterministic=False):
         return np.full(len(np.atleast_2d(obs)), self.item, dtype=np.int64), state
+
+
+# Small settings per named attack, so that property tests over every attack stay fast.
+FAST = {
+    "pgd": {"steps": 3},
+    "pgd-action": {"steps": 3},
+    "pgd-topk": {"steps": 3, "k": 3},
+    "pgd-semantic": {"steps": 3},
+    "pgd-kl": {"steps": 3},
+    "pgd-eot": {"steps": 3},
+    "mad": {"steps": 3},
+    "critic": {"steps": 3},
+    "critic-pgd": {"steps": 2},
+    "query": {"queries": 40, "samples": 4},
+    "spsa": {"queries": 40, "samples": 4},
+    "pa-ad": {"steps": 3},
+}
+NEEDS_EMBEDDINGS = ("pgd-semantic", "pa-ad", "query", "spsa")
+
+
+def named_attacker(name, victim, budget, embeddings, *, seed=0, fast=True):
+    """The attacker ``name`` of ``make_attacker`` against ``victim``, with stand-in adversaries where it
+    needs one (a random-direction policy for 'learned', and for 'pa-ad''s director)."""
+    from advrec_gym.attacks import make_attacker
+
+    kwargs = dict(FAST.get(name, {})) if fast else {}
+    if name in NEEDS_EMBEDDINGS:
+        kwargs["item_embeddings"] = embeddings
+    adversary = None
+    if name == "learned":
+        adversary = DirectionPolicy(OBS_DIM, SLICE.stop, seed=seed)
+    elif name == "pa-ad":
+        adversary = DirectionPolicy(OBS_DIM, embeddings.shape[1], seed=seed)
+    if name != "learned":
+        kwargs["seed"] = seed
+    return make_attacker(name, victim, budget, adversary=adversary, **kwargs)

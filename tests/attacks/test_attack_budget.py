@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from attack_helpers import OBS_DIM, SLICE, DirectionPolicy
+from attack_helpers import OBS_DIM, SLICE, DirectionPolicy, named_attacker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from advrec_gym.attacks import FGSM, PGD, Budget, CriticPGD, LearnedAdversary, RandomNoise
+from advrec_gym.attacks import APGD, ATTACKERS, FGSM, PGD, Budget, LearnedAdversary, QueryAttack, RandomNoise
 
 # float32 rounding of o + d: one ulp of a coordinate of size <= 1.5, and the L2 sum over 24 coordinates.
 ATOL, RTOL = 1e-6, 1e-5
@@ -52,24 +52,24 @@ def test_samples_and_unit_directions_are_in_the_ball(eps, norm, n, d, seed):
     assert budget.norm_of(budget.from_unit(corner))[0] == pytest.approx(eps, rel=1e-5, abs=1e-9)
 
 
-def make_attackers(victim, budget):
-    adversary = DirectionPolicy(OBS_DIM, SLICE.stop)
-    return [
-        RandomNoise(budget, seed=0),
-        FGSM(victim, budget),
-        PGD(victim, budget, steps=3),
+def make_attackers(victim, budget, embeddings):
+    """Every attacker make_attacker knows (small settings), plus the legacy PGD's other objectives."""
+    attackers = [named_attacker(name, victim, budget, embeddings) for name in sorted(ATTACKERS)]
+    return attackers + [
         PGD(victim, budget, steps=3, objective="kl", seed=0),
         PGD(victim, budget, steps=3, objective="target", target=5),
-        CriticPGD(victim, budget, steps=2),
-        LearnedAdversary(adversary, budget),
+        APGD(victim, budget, steps=3, objective="target", target=5),
+        APGD(victim, budget, steps=4, restarts=2, schedule="cosine", objective="action", seed=0),
+        FGSM(victim, budget, objective="topk"),
+        LearnedAdversary(DirectionPolicy(OBS_DIM, SLICE.stop), budget),
     ]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(obs=observations, eps=eps_values, norm=norms)
-def test_every_attacker_stays_in_budget_bounds_and_slice(victim, obs, eps, norm):
+def test_every_attacker_stays_in_budget_bounds_and_slice(victim, tiny_catalogue, obs, eps, norm):
     budget = Budget(eps, norm)
-    for attacker in make_attackers(victim, budget):
+    for attacker in make_attackers(victim, budget, tiny_catalogue.embeddings):
         perturbed = attacker.perturb(obs)
         assert perturbed.shape == obs.shape and perturbed.dtype == np.float32
         assert np.all(np.isfinite(perturbed))
@@ -90,7 +90,13 @@ def test_every_attacker_stays_in_budget_bounds_and_slice(victim, obs, eps, norm)
 def test_clipping_never_grows_a_perturbation_even_from_outside_the_bounds(victim, obs, eps, norm):
     """Clean coordinates beyond [-1, 1] (not produced by the env) must still not break the budget."""
     budget = Budget(eps, norm)
-    for attacker in (RandomNoise(budget, seed=1), PGD(victim, budget, steps=2)):
+    attackers = (
+        RandomNoise(budget, seed=1),
+        PGD(victim, budget, steps=2),
+        APGD(victim, budget, steps=3, restarts=2, seed=0),
+        QueryAttack(victim, budget, objective="topk", queries=20, samples=2, seed=0),
+    )
+    for attacker in attackers:
         delta = attacker.perturb(obs) - obs
         assert within(budget, delta[:, SLICE])
         inside = np.abs(obs[:, SLICE]) <= 1.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from attack_helpers import OBS_DIM, SLICE, ConstantPolicy, DirectionPolicy
+from attack_helpers import OBS_DIM, SLICE, ConstantPolicy, DirectionPolicy, named_attacker
 from gymnasium import spaces
 
 from advrec_gym.attacks import (
@@ -103,11 +103,10 @@ def test_learned_adversary_with_victim_probabilities(victim, observations):
 
 # ---------------------------------------------------------------------------------------------- identity, seeds, shapes
 @pytest.mark.parametrize("name", sorted(ATTACKERS))
-def test_eps_zero_is_the_identity_and_inputs_are_never_modified(name, victim, observations):
-    adversary = DirectionPolicy(OBS_DIM, SLICE.stop)
+def test_eps_zero_is_the_identity_and_inputs_are_never_modified(name, victim, observations, tiny_catalogue):
     for eps in (0.0, 0.05):
         obs = observations.copy()
-        attacker = make_attacker(name, victim, eps=eps, adversary=adversary if name == "learned" else None)
+        attacker = named_attacker(name, victim, Budget(eps, "inf"), tiny_catalogue.embeddings)
         perturbed = attacker.perturb(obs)
         np.testing.assert_array_equal(obs, observations)
         assert (perturbed == obs).all() == (eps == 0.0)
@@ -146,6 +145,11 @@ def test_attack_on_a_cuda_victim(tiny_catalogue, observations):
     assert attacker.device.type == "cuda"
     perturbed = attacker.perturb(observations)
     assert np.abs(perturbed - observations).max() <= 0.05 + 1e-6
+    for name in sorted(ATTACKERS):  # every attack of the suite runs against a CUDA victim
+        attacker = named_attacker(name, model, EPS, tiny_catalogue.embeddings)
+        assert getattr(getattr(attacker, "actor", attacker), "device", torch.device("cuda")).type == "cuda", name
+        perturbed = attacker.perturb(observations)
+        assert np.all(np.isfinite(perturbed)) and np.abs(perturbed - observations).max() <= 0.05 + 1e-6, name
 
 
 # ---------------------------------------------------------------------------------------------- the victim is left as found

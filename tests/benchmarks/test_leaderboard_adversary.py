@@ -11,7 +11,8 @@ from gymnasium import registry
 from stable_baselines3 import PPO
 
 import agents.training.adversary_fit as adversary_fit
-from advrec_gym.attacks import Budget, LearnedAdversary, RandomNoise, attack_success_rate
+from advrec_gym.attacks import Budget, LearnedAdversary, Objective, RandomNoise, attack_success_rate
+from advrec_gym.attacks.objectives import Victim
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from benchmarks.leaderboard import cells, entries, envs
 from benchmarks.leaderboard.cells import EvalCell
@@ -61,6 +62,16 @@ def states():
     return obs
 
 
+def _semantic(victim, attacker, states) -> float:
+    """Mean gain of the expected-embedding objective (how far the expected shown embedding moved away)."""
+    emb = envs.catalogue(TINY_ENV).embeddings
+    view = Victim(victim.policy, emb)
+    x, xa = torch.as_tensor(states), torch.as_tensor(attacker.perturb(states))
+    spec = Objective("semantic")
+    rng = np.random.default_rng(0)
+    return float((spec.evaluate(view, x, xa, rng) - spec.evaluate(view, x, x, rng)).mean())
+
+
 def _calls(monkeypatch) -> list:
     calls = []
     real = adversary_fit.fit_adversary
@@ -76,26 +87,45 @@ def _calls(monkeypatch) -> list:
 def test_a_torch_victim_gets_the_white_box_warm_start_and_is_hurt(victim, states, monkeypatch):
     calls = _calls(monkeypatch)
     budget = Budget(0.2, "inf")
-    adversary, steps, _ = entries.train_adversary(victim, CONFIG, budget, seed=envs.train_env_seed(0))
-    assert len(calls) == 1 and calls[0]["epochs"] == 20 and steps >= CONFIG.adversary_steps
+    response = entries.train_adversary(victim, CONFIG, budget, seed=envs.train_env_seed(0))
+    assert len(calls) == 1 and calls[0]["epochs"] == 20 and response.env_steps >= CONFIG.adversary_steps
     surface = envs.make_vec(TINY_ENV, 1).unwrapped.embedding_slice
-    learned = attack_success_rate(victim, LearnedAdversary(adversary, budget, embedding_slice=surface), states)
-    noise = attack_success_rate(victim, RandomNoise(budget, seed=0, embedding_slice=surface), states)
-    # measured: learned 0.60, noise 0.30; PPO alone (attacker_fit_epochs=0) 0.004 after 64 steps
-    assert learned > noise + 0.1, (learned, noise)
+    assert response.embedding_slice == surface  # the env's history blocks, on v0 and v1 alike
+    # the warm start fits the expected-embedding objective (best_response.WARM_START_OBJECTIVE): score that
+    learned = _semantic(victim, response.attacker(victim), states)
+    noise = _semantic(victim, RandomNoise(budget, seed=0, embedding_slice=surface), states)
+    # measured: learned 0.0040, noise 0.0001; PPO alone (attacker_fit_epochs=0) -0.00001 after 64 steps
+    assert learned > 5 * noise > 0, (learned, noise)
     cold_config = dataclasses.replace(CONFIG, trainer_overrides={"attacker_fit_epochs": 0})
-    cold, *_ = entries.train_adversary(victim, cold_config, budget, seed=envs.train_env_seed(0))
+    cold = entries.train_adversary(victim, cold_config, budget, seed=envs.train_env_seed(0))
     assert len(calls) == 1  # attacker_fit_epochs=0 switches the warm start off
-    assert attack_success_rate(victim, LearnedAdversary(cold, budget, embedding_slice=surface), states) < learned
+    assert _semantic(victim, LearnedAdversary(cold.adversary, budget, embedding_slice=surface), states) < learned / 10
+    # the learning curve is kept with the result: a check after the warm start, then one per chunk of PPO
+    summary = response.summary()
+    assert [c["steps"] for c in summary["curve"]][0] == 0 and summary["curve"][-1]["steps"] == response.env_steps
+    assert summary["env_steps"] == response.env_steps and summary["warm_start"]["epochs"] == 20
 
 
 def test_a_black_box_victim_gets_ppo_alone(monkeypatch):
     calls = _calls(monkeypatch)
     venv = envs.make_vec(TINY_ENV, 4)
     policy = entries.load_policy(Row("random"), 0, None, venv, policy_seed=0)
-    adversary, steps, _ = entries.train_adversary(policy, CONFIG, Budget(0.05, "inf"), seed=0)
-    assert calls == [] and steps >= CONFIG.adversary_steps
-    assert np.isfinite(adversary.policy.log_std.detach().numpy()).all()
+    response = entries.train_adversary(policy, CONFIG, Budget(0.05, "inf"), seed=0)
+    assert calls == [] and response.env_steps >= CONFIG.adversary_steps and response.warm_start is None
+    assert np.isfinite(response.adversary.policy.log_std.detach().numpy()).all()
+    with pytest.raises(TypeError, match="kind='pa-ad' realises its director with a gradient actor"):
+        entries.train_adversary(policy, CONFIG, Budget(0.05, "inf"), seed=0, kind="pa-ad")
+
+
+def test_pa_ad_is_trained_against_a_torch_victim_and_attacks_through_make_attack(victim, states):
+    budget = Budget(0.2, "inf")
+    response = entries.train_adversary(victim, CONFIG, budget, seed=envs.train_env_seed(0), kind="pa-ad")
+    attacker = entries.make_attack("pa-ad", victim, budget, seed=0, adversary=response)
+    assert attacker.name == "pa-ad" and response.adversary.action_space.shape == (TINY_ENV.random_embedding_dim,)
+    pa_ad = attack_success_rate(victim, attacker, states)
+    surface = envs.make_vec(TINY_ENV, 1).unwrapped.embedding_slice
+    noise = attack_success_rate(victim, RandomNoise(budget, seed=0, embedding_slice=surface), states)
+    assert pa_ad > noise + 0.1, (pa_ad, noise)
 
 
 def test_the_warm_start_settings_are_part_of_a_learned_cell_spec():

@@ -76,11 +76,12 @@ def test_the_board_runs_and_its_table_has_every_column(board):
     assert len(doc["records"]) == NUM_EVAL_CELLS * 2 and len(doc["training"]) == 6
     assert "episode_returns" not in doc["records"][0] and list(doc["cell_commits"].values()) == [NUM_CELLS]
     # measured cost: LinUCB's 2 trainings; the learned adversary against random and LinUCB (2 seeds x 2
-    # eps); natural for 3 rows x 2 seeds plus random noise for 2 rows x 2 x 2 (fgsm and the oracle: n/a)
+    # eps); natural for 3 rows x 2 seeds, random noise for 2 rows x 2 x 2, and fgsm for LinUCB (through
+    # its torch view) x 2 x 2 (fgsm on random and every attack on the oracle: n/a)
     cost = doc["compute"]
     assert cost["train (trained entries)"]["cells"] == 2
     assert cost["eval (learned adversary, with its training)"]["cells"] == 8
-    assert cost["eval (the other cells)"]["cells"] == 6 + 8 and cost["eval (the other cells)"]["worker_s"] > 0
+    assert cost["eval (the other cells)"]["cells"] == 6 + 8 + 4 and cost["eval (the other cells)"]["worker_s"] > 0
     assert doc["stamp"]["command"] == "pytest tiny board" and doc["stamp"]["machine"]
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # anyone can recompute the table from the JSON's records
@@ -100,10 +101,12 @@ def test_the_numbers_obey_the_protocol(board):
         assert rnd["drop"].median == 0.0
         assert oracle["rank"] is None and oracle["worst_main"] is None and oracle["cells"]["random@0.1"] == "n/a"
         assert oracle["natural"].median > rnd["natural"].median
+        # LinUCB's scores are differentiable in the observation: FGSM applies to it (not to random)
+        assert bandit["worst_over"] == "all attacks" and bandit["cells"]["fgsm@0.05"] != "n/a"
         # a worst case is never above any applicable attack's cell (median of minima <= each median)
-        for t in (rnd, bandit):
+        for t, applicable in ((rnd, ("random", "learned")), (bandit, ("random", "fgsm", "learned"))):
             for e in ("0.05", "0.1"):
-                assert t["worst"][e].median <= min(t["cells"][f"{a}@{e}"].median for a in ("random", "learned"))
+                assert t["worst"][e].median <= min(t["cells"][f"{a}@{e}"].median for a in applicable)
         assert bandit["train_env_steps"] == 128.0
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.leaderboard import envs
 from benchmarks.leaderboard.aggregate import worst_over
-from benchmarks.leaderboard.protocol import ATTACKS, BoardConfig, Row, full, quick
+from benchmarks.leaderboard.protocol import ATTACKS, ENTRIES, BoardConfig, Row, full, quick
 from benchmarks.leaderboard.runner import eval_cells, train_cells
 
 
@@ -30,7 +30,10 @@ def test_full_board_rows_and_grid():
     assert len(config.eval_seeds) * config.episodes == 500 and config.slots == config.episodes
     assert config.env.env_id == "AdvRec-v1"
     assert config.attack_eps("learned") == (0.01,) and config.attack_eps("fgsm") == (0.005, 0.01, 0.02)
-    assert config.attacks_at(0.005) == ("random", "fgsm", "pgd-10", "critic-pgd")
+    assert config.attack_eps("pa-ad") == (0.01,) and config.attack_eps("query") == (0.005, 0.01, 0.02)
+    # the v1 board scores the whole suite: everything but the two learned best responses at every budget
+    assert config.attacks == ATTACKS
+    assert config.attacks_at(0.005) == tuple(a for a in ATTACKS if a not in ("learned", "pa-ad"))
     assert "supervised" in [r.entry for r in full(include_supervised=True).rows]
 
 
@@ -42,16 +45,21 @@ def test_quick_board_is_small():
     assert len(train_cells(config)) == len(config.rows) * 3
 
 
-def test_white_box_attacks_apply_to_torch_policies_only():
+def test_which_attacks_apply_is_read_off_each_entrys_policy():
     assert Row("ppo-item").applicable("fgsm") and Row("ppo-mlp", "pgd", 0.2).applicable("critic-pgd")
-    assert not Row("linucb").applicable("pgd-10") and Row("linucb").applicable("learned")
-    assert Row("random").applicable("random") and not Row("popularity").applicable("fgsm")
-    assert not Row("oracle").applicable("random") and Row("oracle").applicable("none")
-    # the supervised click model has an action distribution but no critic
-    assert Row("supervised").applicable("pgd-10") and not Row("supervised").applicable("critic-pgd")
-    assert worst_over(Row("supervised"), ATTACKS) == "random, fgsm, pgd-10, learned (critic-pgd n/a)"
-    assert worst_over(Row("linucb"), ATTACKS).startswith("black-box only (random, learned;")
     assert worst_over(Row("ppo-item"), ATTACKS) == "all attacks"
+    # LinUCB's scores are differentiable in the observation: every white-box attack but the critic's applies
+    assert Row("linucb").applicable("pgd-10") and Row("linucb").applicable("pgd-semantic")
+    assert not Row("linucb").applicable("critic") and not Row("linucb").applicable("critic-pgd")
+    # the supervised click model has an action distribution but no critic
+    assert Row("supervised").applicable("pgd-topk") and not Row("supervised").applicable("critic-pgd")
+    assert worst_over(Row("supervised"), ATTACKS) == worst_over(Row("linucb"), ATTACKS)
+    assert worst_over(Row("supervised"), ATTACKS).endswith("(critic-pgd, critic n/a)")
+    # the baselines' scores ignore the observation: only the black-box and query-only attacks apply
+    assert ENTRIES["random"].attacks == ENTRIES["popularity"].attacks == ("random", "learned", "query")
+    assert not Row("popularity").applicable("fgsm") and Row("random").applicable("query")
+    assert worst_over(Row("random"), ATTACKS).startswith("black-box only (random, learned, query;")
+    assert not Row("oracle").applicable("random") and Row("oracle").applicable("none")
 
 
 def test_training_and_evaluation_users_never_meet():
@@ -87,7 +95,7 @@ def test_bad_rows_are_named(kwargs, error, match):
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"attacks": ("random", "pgd")}, "Did you mean 'pgd-10'"),
+        ({"attacks": ("random", "pgd-1")}, "Did you mean 'pgd-10'"),
         ({"eps_scales": (0.5, 2.0)}, "contain 1.0"),
         ({"train_seeds": (0, 0)}, "unique"),
         ({"num_envs": 1001}, "num_envs"),

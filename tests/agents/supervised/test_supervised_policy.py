@@ -82,6 +82,29 @@ def test_env_white_box_attack_moves_the_policy_within_budget(cat30, trained):
     assert all(p.requires_grad for p in trained.user_tower.parameters())  # the attack restored the model
 
 
+def test_the_query_and_suite_attacks_see_the_sampled_policys_scores(cat30, trained):
+    from advrec_gym.attacks import SUITE, applicable_attacks, attack_surface, make_attacker
+
+    obs = make_log_env(cat30, 16).reset(seed=2)[0]
+    policy = ClickModelPolicy(trained, temperature=0.5, seed=0)
+    scores = policy.action_scores(obs)  # logit / temperature: its softmax is what the policy samples from
+    np.testing.assert_allclose(
+        np.exp(scores) / np.exp(scores).sum(1, keepdims=True), policy.probabilities(obs), atol=1e-6
+    )
+    assert attack_surface(policy) == {"scores", "distribution"} and "critic" not in applicable_attacks(policy, SUITE)
+    attacker = make_attacker(
+        "query",
+        policy,
+        eps=0.01,
+        queries=100,
+        item_embeddings=cat30.embeddings,
+        embedding_slice=slice(0, 3 * 384),
+        seed=0,
+    )
+    delta = attacker.perturb(obs) - obs
+    assert np.abs(delta).max() <= 0.01 + 1e-6 and attacker.last_queries_per_row <= 100
+
+
 @pytest.mark.slow
 def test_the_learned_adversary_warm_start_targets_the_click_model(cat30, trained):
     # the board's learned adversary against the supervised entry: white-box warm start through the
