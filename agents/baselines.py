@@ -87,8 +87,8 @@ REFERENCE_NOTES = {
     "popularity": "",
     "nearest-neighbour": "training-free: liked history + fatigue",
     "nn-filter": "training-free: + regret, skips, zero-shot clickbait probe",
-    "oracle": "ceiling: myopic, reads the hidden state",
-    "planner": "ceiling: plans, reads the hidden state",
+    "oracle": "myopic: maximises the next click, reads the hidden state",
+    "planner": "ceiling: plans over the known dynamics, reads the hidden state",
 }
 REFERENCES = tuple(REFERENCE_NOTES)
 

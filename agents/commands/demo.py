@@ -2,7 +2,7 @@
 
 1. Builds (or loads from the cache) the default catalogue, encoded by the shipped all-MiniLM-L6-v2.
 2. Runs the reference policies on AdvRec-v1 (random, popularity, the nearest-neighbour heuristics,
-   and the two ceilings that read the hidden state: a myopic and a planning oracle) and prints return,
+   and two oracles that read the hidden state: the myopic one and the planning one, the ceiling) and prints return,
    CTR, how long users stayed and the share of clicks on low-quality items.
 3. Plays the default two-player game (``advrec train`` with its defaults: a PPO recommender with the
    item-embedding policy against a learned adversary, 2 rounds, about a minute on 2 cores) and prints
