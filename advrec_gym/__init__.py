@@ -1,12 +1,13 @@
-"""AdvRec: a Gymnasium testbed for recommender systems under adversarial observation attacks.
+"""AdvRec: a Gymnasium testbed for recommender systems under adversarial attack.
 
-Importing this package registers ``AdvRec-v0``::
+Importing this package registers ``AdvRec-v1`` (the default: hidden item quality, a compiled kernel)
+and ``AdvRec-v0`` (frozen, the record of the v0 results)::
 
     import gymnasium as gym
     import advrec_gym
 
-    env = gym.make("AdvRec-v0")
-    venv = gym.make_vec("AdvRec-v0", num_envs=64, vectorization_mode="vector_entry_point")
+    env = gym.make("AdvRec-v1")
+    venv = gym.make_vec("AdvRec-v1", num_envs=64, vectorization_mode="vector_entry_point")
 """
 
 from gymnasium.envs.registration import register, registry
@@ -14,12 +15,18 @@ from gymnasium.envs.registration import register, registry
 from advrec_gym.cache import EmbeddingCache, default_cache_dir
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
+from advrec_gym.dynamics import Dynamics
 from advrec_gym.encoder import TransformerEncoder
-from advrec_gym.users import UserModel
+from advrec_gym.env import AdvRecEnv
+from advrec_gym.quality import ItemKinds
+from advrec_gym.users import UserModel, UserPopulation
+from advrec_gym.vector_env import AdvRecVectorEnv
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-ENV_IDS = ("AdvRec-v0",)
+#: the default env id (demo, training, the board)
+DEFAULT_ENV_ID = "AdvRec-v1"
+ENV_IDS = ("AdvRec-v1", "AdvRec-v0")
 
 if "AdvRec-v0" not in registry:
     register(
@@ -28,13 +35,27 @@ if "AdvRec-v0" not in registry:
         vector_entry_point="advrec_gym.v0.vector_env:AdvRecVectorEnv",
         max_episode_steps=100,
     )
+if "AdvRec-v1" not in registry:
+    # No TimeLimit: the env truncates at its own ``horizon`` (100), which its observation's time
+    # fraction counts toward; the vector env does the same inside the kernel.
+    register(
+        id="AdvRec-v1",
+        entry_point="advrec_gym.env:AdvRecEnv",
+        vector_entry_point="advrec_gym.vector_env:AdvRecVectorEnv",
+    )
 
 __all__ = [
+    "DEFAULT_ENV_ID",
     "ENV_IDS",
+    "AdvRecEnv",
+    "AdvRecVectorEnv",
     "Catalogue",
+    "Dynamics",
     "EmbeddingCache",
+    "ItemKinds",
     "LogitChoice",
     "TransformerEncoder",
     "UserModel",
+    "UserPopulation",
     "default_cache_dir",
 ]

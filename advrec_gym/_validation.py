@@ -70,3 +70,19 @@ def _interval(low, high, low_open: bool = False, high_open: bool = False) -> str
     lo = "-inf" if low is None else f"{low}"
     hi = "inf" if high is None else f"{high}"
     return f"{left}{lo}, {hi}{right}"
+
+
+def reject_unknown(unknown: dict[str, Any], allowed: Iterable[str]) -> None:
+    """Raise a TypeError naming an unknown keyword argument, with a did-you-mean suggestion."""
+    if unknown:
+        name = sorted(unknown)[0]
+        raise TypeError(f"AdvRec got an unexpected keyword argument {name!r}.{did_you_mean(name, list(allowed))}")
+
+
+def check_type(name: str, value: Any, cls: type) -> Any:
+    """``cls()`` for ``None``, ``value`` if it is a ``cls``, else a TypeError naming the argument."""
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be an advrec_gym.{cls.__name__} or None, got {type(value).__name__}.")
+    return value

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from advrec_gym._validation import check_float, check_int
 from advrec_gym.encoder import TransformerEncoder
+from advrec_gym.quality import ItemKinds
 
 
 @dataclass(frozen=True, eq=False)
@@ -21,8 +22,20 @@ class Catalogue:
         texts: one text per item (what the encoder read).
         topics: one topic label per item.
         popularity: a prior over items (float64, sums to 1), used by the popularity baseline.
-        embeddings: float32, shape (num_items, dim), unit L2 norm per row.
+        embeddings: float32, shape (num_items, dim), unit L2 norm per row: what the **recommender**
+            sees (the observation's history blocks, the item-embedding policy's head).
         encoder_identity: the identity of the encoder that produced ``embeddings`` (empty if given).
+        quality: float32 (num_items,) in [-1, 1], the **hidden** quality of each item: what consuming
+            it does to a user of AdvRec-v1 (good items extend the visit, low-quality ones cut it
+            short). Zero by default; AdvRec-v0 ignores it.
+        appeal: float32 (num_items,), the click appeal added to a user's affinity in AdvRec-v1's choice
+            model (clickbait wins clicks its quality does not deserve). Zero by default.
+        user_embeddings: float32 (num_items, dim), unit rows: what the simulated users' tastes are
+            defined on. The same array as ``embeddings`` unless the texts were edited
+            (:meth:`replace_texts`): an edited text changes what the recommender sees, not what the
+            item is to a user.
+        kinds: one label per item (``"clickbait"``, ``"quality"``, ``"regular"``) for catalogues
+            built with item kinds, else ``None``.
 
     Build one with :meth:`synthetic`, :meth:`from_texts` or :meth:`from_movielens`; the constructor
     validates everything and freezes the arrays.
@@ -34,6 +47,10 @@ class Catalogue:
     popularity: np.ndarray
     embeddings: np.ndarray
     encoder_identity: str = ""
+    quality: np.ndarray | None = None
+    appeal: np.ndarray | None = None
+    user_embeddings: np.ndarray | None = None
+    kinds: tuple[str, ...] | None = None
     topic_names: tuple[str, ...] = field(init=False)
     topic_index: np.ndarray = field(init=False)
 
@@ -60,10 +77,30 @@ class Catalogue:
         if not np.all(np.isfinite(pop)) or np.any(pop < 0) or pop.sum() <= 0:
             raise ValueError("popularity must be finite, non-negative and not all zero.")
         pop = pop / pop.sum()
+        quality = _item_array("quality", self.quality, n, low=-1.0, high=1.0)
+        appeal = _item_array("appeal", self.appeal, n)
+        if self.user_embeddings is None or self.user_embeddings is self.embeddings:
+            user_emb = emb
+        else:
+            user_emb = np.asarray(self.user_embeddings, dtype=np.float32)
+            if user_emb.shape != emb.shape:
+                raise ValueError(
+                    f"user_embeddings must have the shape of embeddings {emb.shape}, got {user_emb.shape}."
+                )
+            if not np.all(np.isfinite(user_emb)) or not np.allclose(np.linalg.norm(user_emb, axis=1), 1.0, atol=1e-3):
+                raise ValueError("user_embeddings must be finite with unit L2 norm per row.")
+            user_emb = emb if np.array_equal(user_emb, emb) else user_emb
+        kinds = None
+        if self.kinds is not None:
+            kinds = tuple(str(k) for k in self.kinds)
+            if len(kinds) != n:
+                raise ValueError(f"kinds must have one label per item ({n}), got {len(kinds)}.")
         names, index = np.unique(np.asarray(topics, dtype=object).astype(str), return_inverse=True)
-        for arr in (ids, emb, pop, index):
+        for arr in (ids, emb, pop, index, quality, appeal, user_emb):
             arr.setflags(write=False)
-        for key, value in dict(ids=ids, texts=texts, topics=topics, popularity=pop, embeddings=emb).items():
+        values = dict(ids=ids, texts=texts, topics=topics, popularity=pop, embeddings=emb, quality=quality)
+        values.update(appeal=appeal, user_embeddings=user_emb, kinds=kinds)
+        for key, value in values.items():
             object.__setattr__(self, key, value)
         object.__setattr__(self, "topic_names", tuple(str(t) for t in names))
         object.__setattr__(self, "topic_index", index.astype(np.int64))
@@ -80,6 +117,16 @@ class Catalogue:
     def num_topics(self) -> int:
         return len(self.topic_names)
 
+    @property
+    def low_quality(self) -> np.ndarray:
+        """Bool mask of the items whose hidden quality is negative (what information filtering should keep out)."""
+        return self.quality < 0.0
+
+    @property
+    def texts_edited(self) -> bool:
+        """Whether the recommender's embeddings differ from the users' (some texts were edited)."""
+        return self.user_embeddings is not self.embeddings
+
     def topic_centroids(self) -> np.ndarray:
         """Unit-norm mean embedding of each topic, shape (num_topics, dim), in ``topic_names`` order."""
         sums = np.zeros((self.num_topics, self.dim), dtype=np.float64)
@@ -91,6 +138,66 @@ class Catalogue:
 
     def __repr__(self) -> str:
         return f"Catalogue(num_items={self.num_items}, num_topics={self.num_topics}, dim={self.dim})"
+
+    def replace_texts(
+        self,
+        edits: dict[int, str],
+        *,
+        encoder: TransformerEncoder | str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        use_cache: bool = True,
+    ) -> Catalogue:
+        """A copy whose items ``edits`` (row -> new text) read differently to the recommender.
+
+        Only the edited texts are encoded (and cached); ``embeddings`` changes in those rows alone. The
+        items stay what they are to a user: ids, topics, popularity, quality, appeal and
+        ``user_embeddings`` (the original texts' embeddings) are unchanged.
+
+        Args:
+            edits: catalogue row -> its new text (non-empty, and unique in the edited catalogue).
+            encoder: the catalogue's encoder (a :class:`TransformerEncoder`, a model path, or ``None``
+                for the default); its identity must match ``encoder_identity`` when that is recorded.
+            cache_dir: the embedding cache directory (default ``$ADVREC_CACHE_DIR`` or ``~/.cache/advrec``).
+            use_cache: read and write the embedding cache.
+
+        Raises:
+            ValueError: a row out of range, an empty text, a text equal to another item's, or an
+                encoder other than the one that encoded this catalogue.
+        """
+        if not isinstance(edits, dict):
+            raise TypeError(f"edits must be a dict of catalogue row -> new text, got {type(edits).__name__}.")
+        texts = list(self.texts)
+        for row, text in edits.items():
+            check_int("edits row", row, low=0, high=self.num_items - 1)
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"edits[{row}] must be a non-empty string, got {text!r}.")
+            texts[int(row)] = text
+        seen: dict[str, int] = {}
+        for i, text in enumerate(texts):
+            if text in seen:
+                j = seen[text]
+                edited = i if i in edits else j
+                other = j if edited == i else i
+                raise ValueError(
+                    f"The edited text of item {edited} ({text[:60]!r}) is the text of item {other}: "
+                    "edited texts must stay unique."
+                )
+            seen[text] = i
+        if not edits:
+            return self
+        if not isinstance(encoder, TransformerEncoder):
+            encoder = TransformerEncoder(encoder)
+        if self.encoder_identity and encoder.identity != self.encoder_identity:
+            raise ValueError(
+                "replace_texts needs the encoder that encoded this catalogue; got one with identity "
+                f"{encoder.identity}, the catalogue's is {self.encoder_identity}."
+            )
+        rows = sorted(int(r) for r in edits)
+        new = [texts[r] for r in rows]
+        emb = encoder.encode_cached(new, cache_dir) if use_cache else encoder.encode(new)
+        embeddings = np.array(self.embeddings, copy=True)
+        embeddings[rows] = emb
+        return replace(self, texts=tuple(texts), embeddings=embeddings, user_embeddings=self.user_embeddings)
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -149,6 +256,7 @@ class Catalogue:
         seed: int = 0,
         *,
         popularity_exponent: float = 1.0,
+        kinds: ItemKinds | None = None,
         encoder: TransformerEncoder | str | os.PathLike | None = None,
         cache_dir: str | os.PathLike | None = None,
         use_cache: bool = True,
@@ -158,15 +266,25 @@ class Catalogue:
         The texts come from :mod:`advrec_gym.synthetic_text`. Popularity is Zipf-like at two levels:
         topics are ranked in a seeded random order with weight ``rank ** -popularity_exponent``, and
         items within a topic likewise, so some topics (and items) are broadly popular.
+
+        With ``kinds`` (AdvRec-v1's catalogue, :class:`~advrec_gym.quality.ItemKinds`) every item is
+        clickbait, high-quality or regular, with hidden quality and click appeal drawn for its kind and
+        its text written in its kind's style; without, the catalogue is exactly AdvRec-v0's (quality
+        and appeal zero).
         """
         from advrec_gym.synthetic_text import generate_items
 
         num_items = check_int("num_items", num_items, low=1)
         num_topics = check_int("num_topics", num_topics, low=1)
-        seed = check_int("seed", seed)
+        seed = check_int("seed", seed, low=0)
         alpha = check_float("popularity_exponent", popularity_exponent, low=0.0)
+        if kinds is not None and not isinstance(kinds, ItemKinds):
+            raise TypeError(f"kinds must be an advrec_gym.quality.ItemKinds or None, got {type(kinds).__name__}.")
         rng = np.random.default_rng(seed)
-        _titles, texts, topics = generate_items(num_items, num_topics, rng)
+        labels = quality = appeal = None
+        if kinds is not None:  # a stream of its own, so the texts' and popularity's draws keep their order
+            labels, quality, appeal = kinds.draw(num_items, np.random.default_rng([seed, 0x4B1D]))
+        _titles, texts, topics = generate_items(num_items, num_topics, rng, labels)
         names = sorted(set(topics))
         topic_weight = dict(zip(names, (rng.permutation(len(names)) + 1.0) ** -alpha, strict=True))
         popularity = np.empty(num_items)
@@ -174,9 +292,12 @@ class Catalogue:
             members = np.flatnonzero(np.asarray(topics) == name)
             within = (rng.permutation(len(members)) + 1.0) ** -alpha
             popularity[members] = topic_weight[name] * within / within.sum()
-        return cls.from_texts(
+        catalogue = cls.from_texts(
             texts, topics=topics, popularity=popularity, encoder=encoder, cache_dir=cache_dir, use_cache=use_cache
         )
+        if kinds is None:
+            return catalogue
+        return replace(catalogue, quality=quality, appeal=appeal, kinds=tuple(labels))
 
     @classmethod
     def from_movielens(
@@ -243,6 +364,20 @@ class Catalogue:
             popularity=np.full(n, 1.0 / n) if popularity is None else np.asarray(popularity, dtype=np.float64),
             embeddings=(emb / norms).astype(np.float32),
         )
+
+
+def _item_array(name: str, value, n: int, *, low: float | None = None, high: float | None = None) -> np.ndarray:
+    """A float32 per-item array (zeros for ``None``), finite and within [low, high]."""
+    if value is None:
+        return np.zeros(n, dtype=np.float32)
+    arr = np.asarray(value, dtype=np.float32)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) (one per item), got {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite.")
+    if (low is not None and arr.min() < low) or (high is not None and arr.max() > high):
+        raise ValueError(f"{name} must lie in [{low}, {high}], got values in [{arr.min():.3g}, {arr.max():.3g}].")
+    return arr
 
 
 def _check_texts(texts: Sequence[str]) -> None:

@@ -260,6 +260,37 @@ _TITLE_PATTERNS: tuple[str, ...] = (
     "After the {word}",
 )
 
+# AdvRec-v1's item kinds (advrec_gym.quality): clickbait and high-quality items read differently, the
+# way a human reader tells them apart. {title} is the item's plain title; {subject} and {setting} come
+# from its topic, so the item stays about its topic.
+_CLICKBAIT_TITLES: tuple[str, ...] = (
+    "You Won't Believe {title}",
+    "{title}: The Shocking Truth",
+    "SHOCKING: {title}",
+    "{title} (Number 7 Will Blow Your Mind)",
+    "This Is What Really Happened in {title}",
+    "{title}: Everyone Is Talking About It",
+)
+_CLICKBAIT_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("viral video", "A viral video about {subject} {setting} that will leave you speechless!"),
+    ("listicle", "10 jaw-dropping facts about {subject} {setting} - you won't believe the last one!"),
+    ("slideshow", "Click through the unbelievable story of {subject} {setting} before it gets taken down!"),
+    ("quiz", "Take the quiz everyone is sharing: which of {subject} {setting} are you? The results are insane!"),
+)
+_CLICKBAIT_TAGS = ("viral", "must-see", "shocking", "trending", "unbelievable")
+_QUALITY_OPENINGS: tuple[str, ...] = (
+    "An award-winning, meticulously researched",
+    "A critically acclaimed, carefully crafted",
+    "A thoughtful, in-depth and beautifully made",
+    "A masterful, deeply reported",
+)
+_QUALITY_CLOSINGS: tuple[str, ...] = (
+    " Praised by critics for its depth and honesty.",
+    " Widely recommended by experts in the field.",
+    " A rewarding work that repays close attention.",
+)
+_QUALITY_TAGS = ("acclaimed", "in-depth", "award-winning", "expert pick")
+
 _MAX_TRIES = 1000  # consecutive collisions allowed before giving up on uniqueness
 
 
@@ -302,12 +333,44 @@ def _make_item(topic: str, rng: np.random.Generator) -> tuple[str, str]:
     return title, f"{title}. {sentence} Tags: {', '.join(tags)}."
 
 
+def _make_styled_item(topic: str, kind: str, rng: np.random.Generator) -> tuple[str, str]:
+    """Draw one (title, text) for ``topic`` in the style of ``kind`` ("clickbait", "quality", "regular")."""
+    if kind == "regular":
+        return _make_item(topic, rng)
+    vocab = _VOCAB[topic]
+    plain = _make_title(vocab, rng)
+    subject, setting = _pick(rng, vocab.subjects), _pick(rng, vocab.settings)
+    tag_idx = rng.choice(len(vocab.tags), size=2, replace=False)
+    topic_tags = [vocab.tags[int(i)] for i in tag_idx]
+    if kind == "clickbait":
+        title = _pick(rng, _CLICKBAIT_TITLES).format(title=plain)
+        fmt, template = _CLICKBAIT_TEMPLATES[int(rng.integers(len(_CLICKBAIT_TEMPLATES)))]
+        sentence = template.format(subject=subject, setting=setting)
+        extra = [_pick(rng, _CLICKBAIT_TAGS)]
+    elif kind == "quality":
+        title = plain
+        fmt, template = _TEMPLATES[int(rng.integers(len(_TEMPLATES)))]
+        # the shared templates open with "{a_adj} <format> ...": replace the opening with a quality one
+        body = template.split(" ", 1)[1].format(a_adj="", subject=subject, setting=setting)
+        sentence = f"{_pick(rng, _QUALITY_OPENINGS)} {body}{_pick(rng, _QUALITY_CLOSINGS)}"
+        extra = [_pick(rng, _QUALITY_TAGS)]
+    else:
+        raise ValueError(f"kind must be 'clickbait', 'quality' or 'regular', got kind={kind!r}.")
+    tags = topic_tags + extra + [fmt]
+    return title, f"{title}. {sentence} Tags: {', '.join(tags)}."
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def generate_items(num_items: int, num_topics: int, rng: np.random.Generator) -> tuple[list[str], list[str], list[str]]:
+def generate_items(
+    num_items: int, num_topics: int, rng: np.random.Generator, kinds: Sequence[str] | None = None
+) -> tuple[list[str], list[str], list[str]]:
     """Return ``(titles, texts, topics)``, each a list of length ``num_items``.
+
+    With ``kinds`` (one of "clickbait", "quality", "regular" per item, AdvRec-v1's catalogue) each
+    text is written in its kind's style; without, the texts are exactly AdvRec-v0's.
 
     ``topics[i]`` is the topic name (from ``TOPICS[:num_topics]``) of item ``i``;
     items are spread over topics as evenly as possible (round robin, then
@@ -324,6 +387,8 @@ def generate_items(num_items: int, num_topics: int, rng: np.random.Generator) ->
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got rng={rng!r}.")
     num_items, num_topics = int(num_items), int(num_topics)
+    if kinds is not None and len(kinds) != num_items:
+        raise ValueError(f"kinds must have one label per item ({num_items}), got {len(kinds)}.")
 
     round_robin = [TOPICS[i % num_topics] for i in range(num_items)]
     topics = [round_robin[int(i)] for i in rng.permutation(num_items)]
@@ -331,9 +396,9 @@ def generate_items(num_items: int, num_topics: int, rng: np.random.Generator) ->
     titles: list[str] = []
     texts: list[str] = []
     seen: set[str] = set()
-    for topic in topics:
+    for i, topic in enumerate(topics):
         for _ in range(_MAX_TRIES):
-            title, text = _make_item(topic, rng)
+            title, text = _make_item(topic, rng) if kinds is None else _make_styled_item(topic, kinds[i], rng)
             if text not in seen:
                 break
         else:

@@ -8,13 +8,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from advrec_gym._validation import reject_unknown
 from advrec_gym.actions import check_single_action
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
 from advrec_gym.encoder import TransformerEncoder
 from advrec_gym.users import UserModel
 from advrec_gym.v0.engine import SCALAR_NAMES, HistoryRates
-from advrec_gym.v0.options import ENV_KWARGS, build_engine, reject_unknown, single_spaces
+from advrec_gym.v0.options import ENV_KWARGS, build_engine, single_spaces
 
 
 class AdvRecEnv(gym.Env):

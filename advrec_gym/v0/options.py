@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-from advrec_gym._validation import check_choice, check_float, check_int, did_you_mean
+from advrec_gym._validation import check_choice, check_float, check_int, check_type
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
 from advrec_gym.encoder import TransformerEncoder
@@ -33,13 +32,6 @@ ENV_KWARGS = (
     "skip_cost",
     "history_rates",
 )
-
-
-def reject_unknown(unknown: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    """Raise a TypeError naming each unknown keyword, with a did-you-mean suggestion."""
-    if unknown:
-        name = sorted(unknown)[0]
-        raise TypeError(f"AdvRec got an unexpected keyword argument {name!r}.{did_you_mean(name, allowed)}")
 
 
 def build_engine(
@@ -87,9 +79,9 @@ def build_engine(
                     f"given ({catalogue!r}): drop {name}, or build the catalogue with it "
                     "(e.g. Catalogue.synthetic(num_items=..., num_topics=..., seed=..., encoder=..., cache_dir=...))."
                 )
-    user_model = _check_type("user_model", user_model, UserModel)
-    choice_model = _check_type("choice_model", choice_model, LogitChoice)
-    history_rates = _check_type("history_rates", history_rates, HistoryRates)
+    user_model = check_type("user_model", user_model, UserModel)
+    choice_model = check_type("choice_model", choice_model, LogitChoice)
+    history_rates = check_type("history_rates", history_rates, HistoryRates)
     for field in ("clicked", "skipped", "shown", "click_rate"):
         check_float(f"history_rates.{field}", getattr(history_rates, field), low=0.0, high=1.0, low_open=True)
     slate_size = check_int("slate_size", slate_size, low=1)
@@ -132,11 +124,3 @@ def default_catalogue(num_items, num_topics, seed, encoder, cache_dir) -> Catalo
         return Catalogue.synthetic(num_items, num_topics, seed, encoder=encoder, cache_dir=cache_dir)
     ref = None if encoder is None else os.fspath(encoder)
     return _cached_default_catalogue(num_items, num_topics, seed, ref, cache_dir)
-
-
-def _check_type(name, value, cls):
-    if value is None:
-        return cls()
-    if not isinstance(value, cls):
-        raise TypeError(f"{name} must be an advrec_gym.{cls.__name__} or None, got {type(value).__name__}.")
-    return value

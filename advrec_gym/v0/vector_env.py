@@ -11,14 +11,14 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from advrec_gym._validation import check_int
+from advrec_gym._validation import check_int, reject_unknown
 from advrec_gym.actions import check_batch_actions
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
 from advrec_gym.encoder import TransformerEncoder
 from advrec_gym.users import UserModel
 from advrec_gym.v0.engine import SCALAR_NAMES, HistoryRates
-from advrec_gym.v0.options import ENV_KWARGS, build_engine, reject_unknown, single_spaces
+from advrec_gym.v0.options import ENV_KWARGS, build_engine, single_spaces
 
 
 class AdvRecVectorEnv(VectorEnv):
