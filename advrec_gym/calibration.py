@@ -65,8 +65,7 @@ class CalibrationConfig:
 
     like_threshold: int = 4
     negatives: float = 4.0
-    disliked_weight: float = 1.0
-    l2_user: float = 3.0
+    l2_user: float = 30.0
     l2_item: float = 1.0
     steps: int = 300
     lr: float = 0.05
@@ -230,10 +229,10 @@ def _fit(liked, rated, embeddings, user_ids, config, choice, frozen: FittedUsers
     unrated = n_items - rated.sum(axis=1)
     # Unrated items share the weight of `negatives` non-likes per like (uniform negative sampling, in expectation).
     w_unrated = np.where(unrated > 0, config.negatives * likes / np.maximum(unrated, 1), 0.0)
-    weights = np.where(rated, np.where(liked, 1.0, config.disliked_weight), w_unrated[:, None]).astype(np.float32)
+    weights = np.where(rated, 1.0, w_unrated[:, None]).astype(np.float32)
     total = float(weights.sum())
     gen = torch.Generator().manual_seed(config.seed)
-    E = torch.from_numpy(emb)
+    E = torch.from_numpy(emb.copy())
     Y = torch.from_numpy(liked.astype(np.float32))
     W = torch.from_numpy(weights)
     dev = (1e-3 * torch.randn(n_users, emb.shape[1], generator=gen)).requires_grad_(True)
@@ -261,7 +260,7 @@ def _fit(liked, rated, embeddings, user_ids, config, choice, frozen: FittedUsers
         interests=interests,
         mean_interest=mean.detach().numpy().astype(np.float32),
         appeal=appeal.detach().numpy().astype(np.float32),
-        loss=float(loss),
+        loss=float(loss.detach()),
     )
 
 
