@@ -119,6 +119,9 @@ def generate_movielens(path: str | os.PathLike, seed: int = 0, *, overwrite: boo
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # an ordinary folder, not mkdtemp's owner-only one
         for name, data in files.items():
             (tmp / name).write_bytes(data)
         if path.exists():
@@ -137,9 +140,10 @@ def build_files(seed: int = 0) -> dict[str, bytes]:
     users, items, ratings, stamps = _ratings(rng, movies)
     order = rng.permutation(len(users))
     users, items, ratings, stamps = users[order], items[order], ratings[order], stamps[order]
+    rating_lines = _rating_lines(users, items, ratings, stamps)
     files = {
         "u.item": _lines(movies["lines"]),
-        "u.data": _rating_lines(users, items, ratings, stamps),
+        "u.data": "".join(rating_lines).encode("latin-1"),
         "u.user": _lines(_user_lines(rng)),
         "u.genre": _lines([f"{g}|{i}" for i, g in enumerate(GENRES)] + [""]),
         "u.occupation": _lines(OCCUPATIONS),
@@ -157,7 +161,7 @@ def build_files(seed: int = 0) -> dict[str, bytes]:
         for name, keep in ((f"u{k + 1}.base", fold != k), (f"u{k + 1}.test", fold == k)):
             sel = np.flatnonzero(keep)
             sel = sel[np.lexsort((items[sel], users[sel]))]  # sorted by user, then movie, as the real splits are
-            files[name] = _rating_lines(users[sel], items[sel], ratings[sel], stamps[sel])
+            files[name] = "".join(rating_lines[sel]).encode("latin-1")
     return files
 
 
@@ -357,9 +361,10 @@ def _user_lines(rng: np.random.Generator) -> list[str]:
     return lines
 
 
-def _rating_lines(users, items, ratings, stamps) -> bytes:
-    rows = np.stack([users, items, ratings, stamps], axis=1)
-    return "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in rows.tolist()).encode("latin-1")
+def _rating_lines(users, items, ratings, stamps) -> np.ndarray:
+    """One ``user<TAB>item<TAB>rating<TAB>timestamp`` line per rating (an object array, to reorder)."""
+    columns = (users.tolist(), items.tolist(), ratings.tolist(), stamps.tolist())
+    return np.array([f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in zip(*columns, strict=True)], dtype=object)
 
 
 def _lines(lines) -> bytes:
