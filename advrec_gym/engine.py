@@ -94,6 +94,7 @@ class Engine:
             np.zeros((n, self.obs_dim), dtype=np.float32) if self.autoreset else np.zeros((1, self.obs_dim), np.float32)
         )
         self.seeded = False
+        self._compiled = False
         self.set_catalogue(catalogue)
 
     # ------------------------------------------------------------------ static tables
@@ -184,18 +185,15 @@ class Engine:
         Results are in ``self.out`` (columns :data:`~advrec_gym.kernel.OUT_FIELDS`), the observation in
         ``self.obs``, and (autoreset) the last observation of each finished episode in ``self.final``.
         """
-        return _guard(
-            K.step,
-            slates,
-            self.obs,
-            self.users,
-            self.ustate,
-            self.counters,
-            self.out,
-            self.final,
-            self.tables,
-            self.params,
-        )
+        if not self._compiled:  # the first call compiles (or loads the cache): turn a failure into a clear error
+            done = _guard(K.step, slates, *self._state())
+            self._compiled = True
+            return done
+        return K.step(slates, *self._state())
+
+    def _state(self) -> tuple:
+        """The kernel's arguments after the slates, in order."""
+        return self.obs, self.users, self.ustate, self.counters, self.out, self.final, self.tables, self.params
 
     # ------------------------------------------------------------------ hidden state (reference policies only)
     @property

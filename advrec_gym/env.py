@@ -178,6 +178,7 @@ class AdvRecEnv(gym.Env):
         self.render_mode = render_mode
         self._log = EpisodeLog(self.engine) if render_mode is not None else None
         self._slate = np.zeros((1, self.engine.slate_size), dtype=np.int64)
+        self._num_items, self._single_item = self.engine.catalogue.num_items, self.engine.slate_size == 1
 
     @property
     def catalogue(self) -> Catalogue:
@@ -203,20 +204,23 @@ class AdvRecEnv(gym.Env):
         engine = self.engine
         if not engine.seeded:
             raise gym.error.ResetNeeded("Call reset() before step().")
-        check_single_action(action, engine.catalogue.num_items, engine.slate_size, out=self._slate)
+        if type(action) is int and self._single_item and 0 <= action < self._num_items:  # the common case, fast
+            self._slate[0, 0] = action
+        else:
+            check_single_action(action, self._num_items, engine.slate_size, out=self._slate)
         engine.step(self._slate)
-        o = engine.out[0]
-        item = int(o[3])
+        reward, terminated, truncated, item, satisfaction, low_shown, low_clicked = engine.out[0].tolist()
+        item = int(item)
         info = {
             "click": item >= 0,
             "clicked_item": item,
-            "satisfaction": float(o[4]),
-            "low_quality_shown": float(o[5]),
-            "low_quality_clicked": bool(o[6]),
+            "satisfaction": satisfaction,
+            "low_quality_shown": low_shown,
+            "low_quality_clicked": low_clicked > 0,
         }
         if self._log is not None:
-            self._log.record(self._slate[0], info, float(o[0]))
-        return engine.obs[0].copy(), float(o[0]), bool(o[1]), bool(o[2]), info
+            self._log.record(self._slate[0], info, reward)
+        return engine.obs[0].copy(), reward, terminated > 0, truncated > 0, info
 
     def render(self):
         if self.render_mode is None:

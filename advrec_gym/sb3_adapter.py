@@ -26,7 +26,7 @@ class SB3VecEnvAdapter(VecEnv):
             ``AutoresetMode.SAME_STEP``.
 
     Example:
-        >>> venv = gym.make_vec("AdvRec-v0", num_envs=8, vectorization_mode="vector_entry_point")  # doctest: +SKIP
+        >>> venv = gym.make_vec("AdvRec-v1", num_envs=8, vectorization_mode="vector_entry_point")  # doctest: +SKIP
         >>> PPO("MlpPolicy", SB3VecEnvAdapter(venv)).learn(10_000)                                  # doctest: +SKIP
 
     Per-slot info arrays (those with a ``_key`` mask) are forwarded into each slot's info dict.

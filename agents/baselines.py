@@ -1,4 +1,4 @@
-"""Reference recommenders: random, popularity, and an oracle that reads the hidden interests.
+"""Reference recommenders: random, popularity, and (by name) the heuristics and the two oracles.
 
 Each has SB3's ``predict(observation, state=None, episode_start=None, deterministic=False)``
 signature and works on a batch of observations, so evaluation code treats them like SB3 models.
@@ -10,6 +10,11 @@ import numpy as np
 from gymnasium import spaces
 
 from advrec_gym.catalogue import Catalogue
+from agents.oracles import MyopicOracle, PlanningOracle
+
+#: the planning oracle's value of a unit of budget, chosen by grid search on training users
+#: (benchmarks/v1_dynamics.py)
+PLANNER_BUDGET_VALUE = 0.1
 
 
 def _batch_size(observation: np.ndarray) -> tuple[int, bool]:
@@ -59,42 +64,61 @@ class PopularityPolicy:
         return _shape(actions.astype(np.int64), single, self.slate_size), state
 
 
-class OraclePolicy:
-    """Shows the items with the highest true click probability, read from the hidden user state.
-
-    A reference ceiling, never a contestant: it sees the interests the recommender never observes
-    (and the fatigue state, which the recommender does observe). It is greedy and myopic.
-
-    Args:
-        env: the AdvRec env (single or vector) whose users it serves.
-    """
-
-    def __init__(self, env):
-        self.engine = env.unwrapped.engine
-        self.slate_size = self.engine.slate_size
-
-    def predict(self, observation, state=None, episode_start=None, deterministic: bool = True):
-        _, single = _batch_size(observation)
-        p = self.engine.click_probabilities()
-        actions = np.argsort(-p, axis=1)[:, : self.slate_size]
-        return _shape(actions.astype(np.int64), single, self.slate_size), state
-
+#: the myopic oracle, under the name the v0 results use
+OraclePolicy = MyopicOracle
 
 BASELINES = ("random", "popularity", "oracle")
+#: every reference policy by name, with the note the tables print (ceilings read the hidden state)
+REFERENCE_NOTES = {
+    "random": "",
+    "popularity": "",
+    "nearest-neighbour": "training-free: liked history + fatigue",
+    "nn-filter": "training-free: + regret, skips, zero-shot clickbait probe",
+    "oracle": "ceiling: myopic, reads the hidden state",
+    "planner": "ceiling: plans, reads the hidden state",
+}
+REFERENCES = tuple(REFERENCE_NOTES)
 
 
 def make_baseline(name: str, env, seed: int | None = None):
-    """Build a baseline by name for ``env`` (single or vector AdvRec env)."""
+    """Build a reference policy by name for ``env`` (single or vector AdvRec env).
+
+    ``"random"``, ``"popularity"`` and the myopic ``"oracle"`` work on every AdvRec version; the
+    nearest-neighbour heuristics and the planning oracle read AdvRec-v1's observation and dynamics.
+    """
     from advrec_gym._validation import check_choice
 
-    check_choice("baseline", name, BASELINES)
+    check_choice("baseline", name, REFERENCES)
     unwrapped = env.unwrapped
-    k = unwrapped.engine.slate_size
+    cat, k = unwrapped.catalogue, unwrapped.engine.slate_size
     if name == "random":
-        return RandomPolicy(unwrapped.catalogue.num_items, k, seed)
+        return RandomPolicy(cat.num_items, k, seed)
     if name == "popularity":
-        return PopularityPolicy(unwrapped.catalogue, k, seed)
-    return OraclePolicy(env)
+        return PopularityPolicy(cat, k, seed)
+    if name == "oracle":
+        return MyopicOracle(env)
+    if name == "planner":
+        return PlanningOracle(env, PLANNER_BUDGET_VALUE)
+    from agents.heuristics import TUNED, NearestNeighbour, clickbait_direction
+
+    settings = dict(TUNED[name])
+    if settings.pop("probe", False):
+        from advrec_gym.encoder import TransformerEncoder
+
+        settings["clickbait"] = clickbait_direction(TransformerEncoder(_encoder_of(cat)))
+    return NearestNeighbour(cat, slate_size=k, **settings)
+
+
+def _encoder_of(catalogue: Catalogue) -> str | None:
+    """The model the catalogue was encoded with (``None``: the default), for the zero-shot probe."""
+    import json
+
+    if not catalogue.encoder_identity:
+        return None
+    model = json.loads(catalogue.encoder_identity).get("model")
+    from advrec_gym.encoder import DEFAULT_MODEL_NAME
+
+    return None if model in (None, DEFAULT_MODEL_NAME) else model
 
 
 def action_space_size(space: spaces.Space) -> int:

@@ -37,6 +37,19 @@ def clickbait_direction(encoder) -> np.ndarray:
     return (d / np.linalg.norm(d)).astype(np.float32)
 
 
+#: the heuristics' weights, chosen by grid search on training users (benchmarks/v1_dynamics.py)
+TUNED = {
+    "nearest-neighbour": {"fatigue_weight": 1.0},
+    "nn-filter": {
+        "fatigue_weight": 1.0,
+        "regret_weight": 1.0,
+        "skip_weight": 0.0,
+        "probe": True,
+        "clickbait_weight": 1.0,
+    },
+}
+
+
 class NearestNeighbour:
     """Greedy: ``<liked - r*regretted - s*skipped, e_i> - f*fatigue_i - c*<e_i, clickbait> + w*log pop_i``.
 

@@ -21,6 +21,8 @@ from advrec_gym.attacks.base import Attacker, check_clip_range, make_budget
 from advrec_gym.attacks.budget import Budget
 from advrec_gym.attacks.victim import VictimActor, action_probabilities, probabilities_size
 
+DEFAULT_ENV_ID = "AdvRec-v1"  # advrec_gym.DEFAULT_ENV_ID (not imported: advrec_gym imports this package)
+
 # Keeps the victim's sampling stream apart from the env's (same seed, different stream).
 _VICTIM_STREAM = 0xA77AC2
 
@@ -112,7 +114,7 @@ class AttackerEnv(gym.Env):
     | argument | default | meaning |
     |---|---|---|
     | ``victim`` | | an SB3 model or policy (or any object with SB3's ``predict``), frozen |
-    | ``env`` | ``None`` | the recommender env; ``None`` builds ``gym.make("AdvRec-v0", **env_kwargs)`` |
+    | ``env`` | ``None`` | the recommender env; ``None`` builds ``gym.make("AdvRec-v1", **env_kwargs)`` |
     | ``budget`` / ``eps``, ``norm`` | | the ball |
     | ``include_victim_probs`` | ``False`` | append the victim's action probabilities to the observation |
     | ``victim_deterministic`` | ``False`` | the victim acts greedily; by default it samples (from this env's seeded generator), as it is evaluated |
@@ -142,7 +144,7 @@ class AttackerEnv(gym.Env):
     ):
         budget = make_budget(budget, eps, norm)
         if env is None:
-            env = gym.make("AdvRec-v0", **env_kwargs)
+            env = gym.make(DEFAULT_ENV_ID, **env_kwargs)
         elif env_kwargs:
             raise TypeError(f"Give env or env keyword arguments, not both; got env and {sorted(env_kwargs)}.")
         if isinstance(env, VectorEnv):
@@ -198,7 +200,7 @@ class AttackerVectorEnv(VectorEnv):
         victim, budget, eps, norm, include_victim_probs, victim_deterministic, clip_range: as
             :class:`AttackerEnv`.
         env: a Gymnasium vector env with same-step autoreset; ``None`` builds
-            ``gym.make_vec("AdvRec-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs)``.
+            ``gym.make_vec("AdvRec-v1", num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs)``.
         num_envs: slots, when ``env`` is ``None``.
 
     ``info["final_obs"]`` holds the finished episodes' last *clean* observations (what the attacker
@@ -224,7 +226,7 @@ class AttackerVectorEnv(VectorEnv):
         budget = make_budget(budget, eps, norm)
         if env is None:
             num_envs = check_int("num_envs", num_envs, low=1)
-            env = gym.make_vec("AdvRec-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs)
+            env = gym.make_vec(DEFAULT_ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point", **env_kwargs)
         elif env_kwargs:
             raise TypeError(f"Give env or env keyword arguments, not both; got env and {sorted(env_kwargs)}.")
         if not isinstance(env, VectorEnv):

@@ -59,7 +59,7 @@ class AdversarialObservation(gym.Wrapper):
     not attacked).
 
     Example:
-        >>> env = AdversarialObservation(gym.make("AdvRec-v0"), PGD(model, eps=0.01), ratio=1.0)  # doctest: +SKIP
+        >>> env = AdversarialObservation(gym.make("AdvRec-v1"), PGD(model, eps=0.01), ratio=1.0)  # doctest: +SKIP
         >>> obs, info = env.reset(seed=0)                                                         # doctest: +SKIP
     """
 

@@ -1,7 +1,9 @@
 """``advrec demo``: the main job. Build the default catalogue, compare the baselines, play a short game.
 
 1. Builds (or loads from the cache) the default catalogue, encoded by the shipped all-MiniLM-L6-v2.
-2. Runs the baseline policies (random, popularity, oracle) on AdvRec-v0 and prints return and CTR.
+2. Runs the reference policies on AdvRec-v1 (random, popularity, the nearest-neighbour heuristics,
+   and the two ceilings that read the hidden state: a myopic and a planning oracle) and prints return,
+   CTR, how long users stayed and the share of clicks on low-quality items.
 3. Plays the default two-player game (``advrec train`` with its defaults: a PPO recommender with the
    item-embedding policy against a learned adversary, 2 rounds, about a minute on 2 cores) and prints
    its evaluation table: clean, under random noise, under PGD and under the learned adversary.
@@ -44,13 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _baselines(args: argparse.Namespace) -> list[dict]:
     import gymnasium as gym
 
-    import advrec_gym  # noqa: F401  (registers AdvRec-v0)
-    from agents.baselines import BASELINES, make_baseline
-    from agents.evaluation import evaluate
+    import advrec_gym
+    from advrec_gym.evaluation import evaluate
+    from agents.baselines import REFERENCE_NOTES, make_baseline
 
     start = time.perf_counter()
     venv = gym.make_vec(
-        "AdvRec-v0",
+        advrec_gym.DEFAULT_ENV_ID,
         num_envs=args.num_envs,
         vectorization_mode="vector_entry_point",
         num_items=args.num_items,
@@ -58,24 +60,26 @@ def _baselines(args: argparse.Namespace) -> list[dict]:
     )
     cat = venv.unwrapped.catalogue
     print(
-        f"catalogue: {cat.num_items} items over {cat.num_topics} topics, {cat.dim}-d embeddings "
-        f"({time.perf_counter() - start:.1f} s, cached under {advrec_gym.default_cache_dir()})"
+        f"catalogue: {cat.num_items} items over {cat.num_topics} topics, {cat.dim}-d embeddings, "
+        f"{int(cat.low_quality.sum())} of low hidden quality ({time.perf_counter() - start:.1f} s, cached under "
+        f"{advrec_gym.default_cache_dir()})"
     )
-    print(f"example item: {cat.texts[0]!r}\n")
+    for kind in ("clickbait", "quality"):
+        print(f"a {kind} item: {cat.texts[cat.kinds.index(kind)]!r}")
     rows = []
-    for name in BASELINES:
+    for name in REFERENCE_NOTES:
         policy = make_baseline(name, venv, seed=args.seed)
-        result = evaluate(venv, policy, args.episodes, seed=args.seed + 1000, deterministic=name == "oracle")
-        rows.append({"policy": name, **result.summary()})
+        report = evaluate(venv, policy, episodes=args.episodes, seed=args.seed + 1000)
+        rows.append({"policy": name, **report.summary()})
     venv.close()
-    print(f"{'policy':<12}{'return':>16}{'CTR':>8}{'length':>9}")
+    print(f"\n{'policy':<22}{'return':>16}{'CTR':>7}{'length':>8}{'low-q clicks':>14}")
     for r in rows:
-        note = "  (reads the hidden interests: a ceiling)" if r["policy"] == "oracle" else ""
+        note = f"  ({REFERENCE_NOTES[r['policy']]})" if REFERENCE_NOTES[r["policy"]] else ""
         print(
-            f"{r['policy']:<12}{r['return_mean']:>9.2f} +- {r['return_std']:<4.1f}{r['ctr']:>8.3f}"
-            f"{r['length_mean']:>9.1f}{note}"
+            f"{r['policy']:<22}{r['return_mean']:>9.2f} +- {r['return_std']:<4.1f}{r['ctr']:>7.3f}"
+            f"{r['length_mean']:>8.1f}{r['low_quality_clicked']:>14.2f}{note}"
         )
-    print(f"\n{args.episodes} episodes per policy, AdvRec-v0 defaults, seed {args.seed}.")
+    print(f"\n{args.episodes} episodes per policy, {advrec_gym.DEFAULT_ENV_ID} defaults, seed {args.seed}.")
     return rows
 
 

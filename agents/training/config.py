@@ -19,6 +19,7 @@ from typing import Any
 
 from advrec_gym._validation import check_choice, check_float, check_int, did_you_mean
 
+ENV_IDS = ("AdvRec-v1", "AdvRec-v0")
 POLICIES = ("item_embedding", "mlp")
 DEFENCES = ("none", "noise", "pgd", "atla", "sa")
 NORMS = ("inf", "2")
@@ -33,8 +34,10 @@ class TrainConfig:
     """Everything a two-player training run needs; ``--help`` of ``advrec train`` lists it."""
 
     # ------------------------------------------------------------------ environment
+    env_id: str = "AdvRec-v1"
+    """The environment: "AdvRec-v1" (hidden item quality, the default) or "AdvRec-v0" (frozen, the v0 results)."""
     num_items: int = 1000
-    """Items in AdvRec-v0's synthetic catalogue."""
+    """Items in the env's synthetic catalogue."""
     num_topics: int = 20
     """Topics of the synthetic catalogue."""
     catalogue_seed: int = 0
@@ -42,7 +45,7 @@ class TrainConfig:
     num_envs: int = 16
     """Users simulated together in one batched env while training."""
     max_episode_steps: int = 100
-    """Time limit of an episode (AdvRec-v0's registered limit)."""
+    """Time limit of an episode (AdvRec-v1's horizon; AdvRec-v0's registered limit)."""
     cache_dir: str | None = None
     """Embedding cache directory (None: $ADVREC_CACHE_DIR or ~/.cache/advrec)."""
 
@@ -119,6 +122,10 @@ class TrainConfig:
     """Episodes per cell of the final evaluation table."""
     phase_eval_episodes: int = 20
     """Episodes of the quick evaluation logged after every phase (0: none)."""
+    curve_every: int = 0
+    """Record the recommender's learning curve: evaluate it clean every this many of its env steps (0: never); saved as curve.json."""
+    curve_episodes: int = 100
+    """Episodes of each learning-curve evaluation (on the evaluation users, seed + 10000)."""
     eval_attacks: list[str] = field(default_factory=lambda: ["random", "pgd", "learned"])
     """Attacks of the final evaluation table ("learned": the game's adversary, or for other defences a fresh best response)."""
     keep_checkpoints: int = 2
@@ -131,7 +138,15 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("num_items", "num_topics", "num_envs", "max_episode_steps", "rounds", "n_steps", "batch_size"):
             check_int(name, getattr(self, name), low=1)
-        for name in ("n_epochs", "pgd_steps", "sa_steps", "attacker_n_steps", "eval_episodes", "keep_checkpoints"):
+        for name in (
+            "n_epochs",
+            "pgd_steps",
+            "sa_steps",
+            "attacker_n_steps",
+            "eval_episodes",
+            "keep_checkpoints",
+            "curve_episodes",
+        ):
             check_int(name, getattr(self, name), low=1)
         check_int("attacker_fit_states", self.attacker_fit_states, low=1)
         for name in (
@@ -140,10 +155,12 @@ class TrainConfig:
             "warmup_steps",
             "phase_eval_episodes",
             "attacker_fit_epochs",
+            "curve_every",
         ):
             check_int(name, getattr(self, name), low=0)
         check_int("catalogue_seed", self.catalogue_seed)
         check_int("seed", self.seed, low=0)
+        check_choice("env_id", self.env_id, ENV_IDS)
         check_choice("policy", self.policy, POLICIES)
         check_choice("defence", self.defence, DEFENCES)
         check_choice("norm", self.norm, NORMS)
@@ -197,7 +214,7 @@ class TrainConfig:
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of ``gym.make_vec("AdvRec-v0", ...)`` (besides ``num_envs``)."""
+        """Keyword arguments of ``gym.make_vec(env_id, ...)`` (besides ``num_envs``)."""
         return {
             "num_items": self.num_items,
             "num_topics": self.num_topics,

@@ -1,6 +1,6 @@
 """Build the two players and their environments from a :class:`~agents.training.config.TrainConfig`.
 
-The recommender is SB3 PPO on AdvRec-v0 (through :class:`~advrec_gym.sb3_adapter.SB3VecEnvAdapter`);
+The recommender is SB3 PPO on the configured env (AdvRec-v1 by default) (through :class:`~advrec_gym.sb3_adapter.SB3VecEnvAdapter`);
 the adversary is SB3 PPO with a Gaussian ``MlpPolicy`` on
 :class:`~advrec_gym.attacks.AttackerVectorEnv` against the live recommender (frozen while the
 adversary trains, since only one player learns at a time).
@@ -17,7 +17,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecMonitor
 
-import advrec_gym  # noqa: F401  (registers AdvRec-v0)
+import advrec_gym  # noqa: F401  (registers the envs)
 from advrec_gym.attacks import AttackerVectorEnv, Budget
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.defences import CleanObservationCopy
@@ -38,9 +38,9 @@ def budget_of(config: TrainConfig) -> Budget:
 
 
 def recommender_view(config: TrainConfig, num_envs: int | None = None) -> gym.vector.VectorEnv:
-    """AdvRec-v0 as the recommender sees it: the native vector env, with a clean copy appended for a clean critic."""
+    """The env as the recommender sees it: the native vector env, with a clean copy appended for a clean critic."""
     venv = gym.make_vec(
-        "AdvRec-v0",
+        config.env_id,
         num_envs=config.num_envs if num_envs is None else num_envs,
         vectorization_mode="vector_entry_point",
         **config.env_kwargs,

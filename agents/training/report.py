@@ -121,6 +121,8 @@ def _row(attack: str, mode: str, report) -> dict[str, Any]:
         "return_mean": s["return_mean"],
         "return_std": s["return_std"],
         "ctr": s["ctr"],
+        "length": s["length_mean"],
+        "low_quality_clicked": s["low_quality_clicked"],
         "success_rate": s["success_rate"] if attack != "clean" else math.nan,
         "mean_norm": s["mean_norm"] if attack != "clean" else 0.0,
         "episodes": s["episodes"],
@@ -130,13 +132,16 @@ def _row(attack: str, mode: str, report) -> dict[str, Any]:
 def format_table(rows: list[dict[str, Any]], title: str = "") -> str:
     """A plain-text table of :func:`evaluate_recommender`'s rows."""
     lines = [title] if title else []
-    lines.append(f"{'attack':<10}{'actions':<9}{'eps':>7}{'return':>17}{'kept':>7}{'CTR':>7}{'success':>9}")
+    lines.append(
+        f"{'attack':<10}{'actions':<9}{'eps':>7}{'return':>17}{'kept':>7}{'CTR':>7}{'length':>8}{'low-q':>7}{'success':>9}"
+    )
     for r in rows:
         eps = "-" if r["attack"] == "clean" else f"{r['eps']:g}"
         success = "-" if math.isnan(r["success_rate"]) else f"{r['success_rate']:.2f}"
         kept = "-" if math.isnan(r["return_kept"]) else f"{r['return_kept']:.2f}"
+        low = "-" if math.isnan(r.get("low_quality_clicked", math.nan)) else f"{r['low_quality_clicked']:.2f}"
         lines.append(
             f"{r['attack']:<10}{r['actions']:<9}{eps:>7}{r['return_mean']:>9.2f} +- {r['return_std']:<5.1f}"
-            f"{kept:>7}{r['ctr']:>7.3f}{success:>9}"
+            f"{kept:>7}{r['ctr']:>7.3f}{r.get('length', math.nan):>8.1f}{low:>7}{success:>9}"
         )
     return "\n".join(lines)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger, configure
 from tqdm.auto import tqdm
 
 from advrec_gym.attacks import LearnedAdversary, evaluate_attack
+from advrec_gym.evaluation import evaluate
 from agents.defences import GAME_DEFENCES, SmoothnessRegularizer, attacked_env, training_attacker
 from agents.training import checkpoint as ckpt
 from agents.training.adversary_fit import fit_adversary_phase
@@ -105,6 +106,20 @@ class _PhaseCallback(BaseCallback):
         self.bar.update(step)
 
 
+class _LearningCurve(BaseCallback):
+    """Evaluates the recommender clean every ``every`` of its env steps and appends a point to ``curve``."""
+
+    def __init__(self, trainer: Trainer):
+        super().__init__()
+        self.trainer = trainer
+        self.every = trainer.config.curve_every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps // self.every > self.trainer.curve_points():
+            self.trainer.record_curve_point()
+        return True
+
+
 def _logger(config: TrainConfig, player: str) -> Logger:
     if not config.tensorboard:
         return Logger(folder=None, output_formats=[])
@@ -158,6 +173,7 @@ class Trainer:
             self.adversary = make_adversary(config, adversary_env(config, self.recommender), self.device)
             self.adversary.set_logger(_logger(config, "adversary"))
         self.results: list[dict[str, Any]] = []
+        self.curve: list[dict[str, Any]] = []
         self.next_phase = 0
         if _checkpoint is not None:
             self._load(_checkpoint)
@@ -205,6 +221,7 @@ class Trainer:
             self.adversary.set_parameters(str(checkpoint.adversary_path), device=self.device)
             self.adversary.num_timesteps = int(state["timesteps"]["adversary"])
         self.results = list(state.get("results", []))
+        self.curve = list(state.get("curve", []))
         self.next_phase = checkpoint.phase + 1
         print(f"Resuming {self.run_dir} after phase {checkpoint.phase} ({state['phase_name']}).", file=self.stream)
 
@@ -250,6 +267,8 @@ class Trainer:
                 callback.regularizer = self.regularizer
             model = self.recommender
             model.set_env(sb3_env(venv), force_reset=True)
+            if self.config.curve_every:
+                callback = CallbackList([callback, _LearningCurve(self)])
         else:
             model = self.adversary
             fit_adversary_phase(model, self.recommender, self.config, seed)
@@ -257,6 +276,20 @@ class Trainer:
         if phase.steps:
             model.set_random_seed(seed)
             model.learn(phase.steps, callback=callback, reset_num_timesteps=False)
+
+    def curve_points(self) -> int:
+        """Learning-curve points recorded so far."""
+        return len(self.curve)
+
+    def record_curve_point(self) -> None:
+        """Evaluate the recommender clean on the evaluation users and append it to the learning curve."""
+        episodes = self.config.curve_episodes
+        view = recommender_view(self.config, num_envs=min(self.config.num_envs * 4, episodes))
+        report = evaluate(view, self.recommender, episodes=episodes, seed=EVAL_SEED_OFFSET + self.config.seed)
+        point = {"steps": int(self.recommender.num_timesteps), **report.summary()}
+        self.curve.append({k: round(v, 4) if isinstance(v, float) else v for k, v in point.items()})
+        self.recommender.logger.record("curve/return", point["return_mean"])
+        self.recommender.logger.dump(step=self.recommender.num_timesteps)
 
     def _phase_eval(self, phase: Phase) -> dict[str, float]:
         """Quick evaluation after a phase: clean return and CTR, and under the game's adversary (logged)."""
@@ -297,8 +330,11 @@ class Trainer:
             "timesteps": timesteps,
             "config": self.config.to_dict(),
             "results": self.results,
+            "curve": self.curve,
         }
         ckpt.write_checkpoint(self.run_dir, phase.index, state, models)
+        if self.config.curve_every:
+            ckpt.write_json_atomic(self.run_dir / "curve.json", {"config": self.config.to_dict(), "curve": self.curve})
         ckpt.prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
 
     # ------------------------------------------------------------------ the end

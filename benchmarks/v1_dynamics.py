@@ -1,0 +1,299 @@
+"""Does AdvRec-v1 reward planning? The oracle gap, the heuristics against PPO, return against CTR.
+
+    python benchmarks/v1_dynamics.py                       # the committed result (about an hour on 2 cores)
+    python benchmarks/v1_dynamics.py --quick               # a smoke run (minutes), not for the record
+
+Stages, each written as its own JSON under ``--out`` (so a rerun resumes; ``--force`` recomputes):
+
+1. ``tuned.json``: the planning oracle's budget value and the heuristics' weights, by grid search on
+   *training* users (evaluation seeds 0..2 of the grid, disjoint from the reported users).
+2. ``references.json``: every reference policy (random, popularity, the nearest-neighbour heuristics,
+   the myopic and the planning oracle) with its tuned settings, and every grid point, on the
+   *evaluation* users (seed 20000, ``--episodes`` episodes, the same users for every policy).
+3. ``ppo-seed-K.json``: vanilla PPO with the item-embedding policy (``advrec train``'s defaults,
+   ``--ppo-steps`` steps, learning curve every ``--curve-every`` steps on the training run's evaluation
+   users), then evaluated on the same evaluation users as the references.
+4. ``report.md`` and ``return_vs_ctr.png``: the table, and the scatter of return against CTR over all
+   policies (grid points and PPO's learning-curve points included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import advrec_gym
+from advrec_gym.evaluation import evaluate
+
+ROOT = Path(__file__).resolve().parent
+EVAL_SEED = 20_000  # the reported users
+TUNE_SEEDS = (30_000, 31_000, 32_000)  # training users for the grid searches
+PLANNER_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+NN_GRID = {
+    "fatigue_weight": (0.5, 1.0, 2.0),
+    "regret_weight": (0.0, 0.5, 1.0),
+    "skip_weight": (0.0, 0.5),
+    "clickbait_weight": (0.0, 0.5, 1.0, 2.0),
+}
+
+
+def _stamp(command: list[str]) -> dict:
+    from benchmarks.leaderboard.results import provenance
+
+    return {"command": " ".join(["python", "benchmarks/v1_dynamics.py", *command]), **provenance()}
+
+
+def _write(path: Path, data: dict) -> None:
+    from agents.training.checkpoint import write_json_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, data)
+
+
+def _venv(num_envs: int):
+    return gym.make_vec(advrec_gym.DEFAULT_ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point")
+
+
+def _row(name: str, report, **settings) -> dict:
+    return {"policy": name, "settings": settings, **report.summary(), "returns": report.returns.round(3).tolist()}
+
+
+def _nn(venv, probe, **w):
+    from agents.heuristics import NearestNeighbour
+
+    return NearestNeighbour(venv.unwrapped.catalogue, clickbait=probe, **w)
+
+
+def tune(args, log) -> dict:
+    """Grid searches on training users: mean return over TUNE_SEEDS."""
+    from advrec_gym import TransformerEncoder
+    from agents.heuristics import clickbait_direction
+    from agents.oracles import PlanningOracle
+
+    venv = _venv(100)
+    episodes = max(args.episodes // 5, 50)
+
+    def score(policy) -> float:
+        return float(np.mean([evaluate(venv, policy, episodes=episodes, seed=s).mean_return for s in TUNE_SEEDS]))
+
+    planner = {lam: score(PlanningOracle(venv, lam)) for lam in PLANNER_GRID}
+    log(f"planner grid (budget value -> return): {planner}")
+    probe = clickbait_direction(TransformerEncoder())
+    grid = [dict(zip(NN_GRID, values, strict=True)) for values in itertools.product(*NN_GRID.values())]
+    if args.quick:
+        grid = grid[:: max(len(grid) // 6, 1)]
+    nn = []
+    for w in grid:
+        nn.append({**w, "return": score(_nn(venv, probe, **w))})
+    best_plain = max(
+        (r for r in nn if r["regret_weight"] == r["skip_weight"] == r["clickbait_weight"] == 0),
+        key=lambda r: r["return"],
+    )
+    best_filter = max(nn, key=lambda r: r["return"])
+    log(f"best nearest-neighbour: {best_plain}; best with filters: {best_filter}")
+    return {
+        "episodes_per_seed": episodes,
+        "seeds": list(TUNE_SEEDS),
+        "planner": {"grid": {str(k): v for k, v in planner.items()}, "budget_value": max(planner, key=planner.get)},
+        "nearest_neighbour": {"grid": nn, "best": best_plain, "best_with_filters": best_filter},
+    }
+
+
+def references(args, tuned: dict, log) -> dict:
+    from advrec_gym import TransformerEncoder
+    from agents.baselines import PopularityPolicy, RandomPolicy
+    from agents.heuristics import clickbait_direction
+    from agents.oracles import MyopicOracle, PlanningOracle
+
+    venv = _venv(100)
+    cat = venv.unwrapped.catalogue
+    probe = clickbait_direction(TransformerEncoder())
+    weights = lambda r: {k: r[k] for k in NN_GRID}  # noqa: E731
+    rows = []
+    for name, policy, settings in (
+        ("random", RandomPolicy(cat.num_items, seed=0), {}),
+        ("popularity", PopularityPolicy(cat, seed=0), {}),
+        (
+            "nearest-neighbour",
+            _nn(venv, probe, **weights(tuned["nearest_neighbour"]["best"])),
+            weights(tuned["nearest_neighbour"]["best"]),
+        ),
+        (
+            "nn-filter",
+            _nn(venv, probe, **weights(tuned["nearest_neighbour"]["best_with_filters"])),
+            weights(tuned["nearest_neighbour"]["best_with_filters"]),
+        ),
+        ("myopic oracle", MyopicOracle(venv), {}),
+        (
+            "planning oracle",
+            PlanningOracle(venv, tuned["planner"]["budget_value"]),
+            {"budget_value": tuned["planner"]["budget_value"]},
+        ),
+    ):
+        rows.append(
+            _row(name, evaluate(venv, policy, episodes=args.episodes, seed=EVAL_SEED), **settings)
+        )
+        log(f"{name}: {rows[-1]['return_mean']:.2f}")
+    grid = []
+    for lam in PLANNER_GRID:
+        grid.append(
+            _row(
+                "planner grid",
+                evaluate(
+                    venv, PlanningOracle(venv, lam), episodes=args.episodes // 2, seed=EVAL_SEED
+                ),
+                budget_value=lam,
+            )
+        )
+    for r in tuned["nearest_neighbour"]["grid"][:: 4 if not args.quick else 1]:
+        report = evaluate(venv, _nn(venv, probe, **weights(r)), episodes=args.episodes // 2, seed=EVAL_SEED)
+        grid.append(_row("heuristic grid", report, **weights(r)))
+    return {"episodes": args.episodes, "eval_seed": EVAL_SEED, "rows": rows, "grid": grid}
+
+
+def ppo(args, seed: int, log) -> dict:
+    from agents.training import TrainConfig, Trainer
+
+    run = Path(args.out) / "runs" / f"ppo-seed-{seed}"
+    config = TrainConfig(
+        defence="none",
+        rounds=1,
+        recommender_steps=args.ppo_steps,
+        eval_attacks=[],
+        phase_eval_episodes=0,
+        curve_every=args.curve_every,
+        seed=seed,
+        output_dir=str(run),
+        progress_bar=not args.no_progress,
+        tensorboard=False,
+    )
+    started = time.perf_counter()
+    trainer = (
+        Trainer.resume(str(run), stream=sys.stderr)
+        if (run / "config.json").exists()
+        else Trainer(config, stream=sys.stderr)
+    )
+    trainer.train(evaluate=False)
+    report = evaluate(_venv(100), trainer.recommender, episodes=args.episodes, seed=EVAL_SEED)
+    log(f"ppo seed {seed}: {report.mean_return:.2f} after {trainer.recommender.num_timesteps} steps")
+    return {
+        **_row("ppo (item-embedding)", report, seed=seed, steps=int(trainer.recommender.num_timesteps)),
+        "curve": trainer.curve,
+        "config": trainer.config.to_dict(),
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def report(args, tuned, refs, ppo_runs) -> str:
+    rows = list(refs["rows"])
+    if ppo_runs:
+        returns = np.array([r["return_mean"] for r in ppo_runs])
+        rows.append(
+            {
+                **ppo_runs[0],
+                "policy": f"ppo, median of {len(ppo_runs)} seeds",
+                "return_mean": float(np.median(returns)),
+                "return_std": float(returns.std()),
+            }
+        )
+    lines = [
+        f"AdvRec-v1 defaults, {refs['episodes']} evaluation episodes per policy (evaluation seed {EVAL_SEED}; tuning on "
+        f"training users, seeds {list(TUNE_SEEDS)}).",
+        "",
+        "| policy | return | CTR | length | truncated | low-quality shown | low-quality clicks |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['policy']} | {r['return_mean']:.2f} | {r['ctr']:.3f} | {r['length_mean']:.1f} | {r['truncation_rate']:.2f} "
+            f"| {r['low_quality_shown']:.2f} | {r['low_quality_clicked']:.2f} |"
+        )
+    by = {r["policy"]: r["return_mean"] for r in rows}
+    gap = by["planning oracle"] / by["myopic oracle"] - 1.0
+    lines += ["", f"Planning oracle over myopic oracle: {100 * gap:+.0f}%."]
+    if ppo_runs:
+        best_heuristic = max(by["nearest-neighbour"], by["nn-filter"])
+        per_seed = ", ".join(f"{r['return_mean']:.2f}" for r in ppo_runs)
+        lines.append(f"PPO per seed: {per_seed}; best training-free heuristic: {best_heuristic:.2f}.")
+    return "\n".join(lines) + "\n"
+
+
+def scatter(path: Path, refs, ppo_runs) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    grid = refs["grid"]
+    for name, marker, colour in (("heuristic grid", "o", "#999999"), ("planner grid", "^", "#cc79a7")):
+        pts = [(g["ctr"], g["return_mean"]) for g in grid if g["policy"] == name]
+        ax.scatter(*zip(*pts, strict=True), marker=marker, s=14, c=colour, alpha=0.6, label=name)
+    for r, marker, colour in zip(
+        refs["rows"], "sDvP*X", ("#000000", "#e69f00", "#56b4e9", "#009e73", "#d55e00", "#0072b2"), strict=True
+    ):
+        ax.scatter(r["ctr"], r["return_mean"], marker=marker, s=70, c=colour, label=r["policy"], edgecolors="white")
+    for k, run in enumerate(ppo_runs):
+        pts = [(p["ctr"], p["return_mean"]) for p in run["curve"]]
+        if pts:
+            ax.plot(
+                *zip(*pts, strict=True),
+                "-",
+                lw=0.8,
+                c="#f0e442",
+                marker=".",
+                label="ppo learning curves" if k == 0 else None,
+            )
+    ax.set_xlabel("click-through rate (clicks per recommendation)")
+    ax.set_ylabel("return (clicks per episode)")
+    ax.set_title("AdvRec-v1: return is not a function of CTR")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "results" / "v1_dynamics"))
+    parser.add_argument("--episodes", type=int, default=500)
+    parser.add_argument("--ppo-seeds", type=int, nargs="*", default=[0, 1, 2])
+    parser.add_argument("--ppo-steps", type=int, default=1_000_000)
+    parser.add_argument("--curve-every", type=int, default=50_000)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
+    parser.add_argument("--force", action="store_true", help="recompute every stage")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.episodes, args.ppo_steps, args.curve_every, args.ppo_seeds = 60, 20_000, 10_000, args.ppo_seeds[:1]
+        args.out = str(Path(args.out).with_name("v1_dynamics_quick"))
+    out = Path(args.out)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    stamp = _stamp(sys.argv[1:] if argv is None else list(argv))
+
+    def stage(name: str, compute):
+        path = out / f"{name}.json"
+        if path.exists() and not args.force:
+            return json.loads(path.read_text())
+        data = {**compute(), "stamp": stamp}
+        _write(path, data)
+        return data
+
+    tuned = stage("tuned", lambda: tune(args, log))
+    refs = stage("references", lambda: references(args, tuned, log))
+    ppo_runs = [stage(f"ppo-seed-{s}", lambda s=s: ppo(args, s, log)) for s in args.ppo_seeds]
+    text = report(args, tuned, refs, ppo_runs)
+    (out / "report.md").write_text(text + f"\n`{stamp['command']}` at {stamp['commit']}\n")
+    scatter(out / "return_vs_ctr.png", refs, ppo_runs)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
