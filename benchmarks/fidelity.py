@@ -231,6 +231,39 @@ def like_rates(interests, rated_mask, liked_mask, emb, appeal, choice) -> dict:
     }
 
 
+def embedding_geometry(catalogue, data) -> dict:
+    """How the item embeddings separate films by genre: mean cosines within and across genres.
+
+    ``same_primary`` / ``cross_primary``: pairs with the same / another first genre; ``share_a_genre`` /
+    ``disjoint_genres``: pairs with at least one / no genre in common; ``nn_shares_a_genre``: share of
+    films whose nearest neighbour (cosine) has a genre in common with them; ``cosine_vs_genre_jaccard``:
+    Pearson correlation over pairs of the cosine with the genres' Jaccard overlap.
+    """
+    from advrec_gym.movielens import GENRES
+    from benchmarks.fidelity_baselines import pearson
+
+    emb = catalogue.embeddings.astype(np.float64)
+    cos = emb @ emb.T
+    g = np.array([[name in genres for name in GENRES] for genres in data.genres], dtype=np.float64)
+    overlap = g @ g.T
+    jaccard = overlap / np.maximum(g.sum(1)[:, None] + g.sum(1)[None, :] - overlap, 1.0)
+    primary = np.array(data.topics)
+    upper = np.triu_indices(len(emb), 1)
+    c, same, shared, jac = cos[upper], (primary[:, None] == primary[None, :])[upper], overlap[upper] > 0, jaccard[upper]
+    np.fill_diagonal(cos, -np.inf)
+    nn = cos.argmax(axis=1)
+    return {
+        "mean_cosine": float(c.mean()),
+        "same_primary": float(c[same].mean()),
+        "cross_primary": float(c[~same].mean()),
+        "share_a_genre": float(c[shared].mean()),
+        "disjoint_genres": float(c[~shared].mean()),
+        "nn_shares_a_genre": float(np.mean(overlap[np.arange(len(emb)), nn] > 0)),
+        "cosine_vs_genre_jaccard": pearson(c, jac),
+        "example_text": catalogue.texts[0],
+    }
+
+
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
@@ -254,6 +287,7 @@ def main(argv: list[str] | None = None) -> dict:
         data, test_fraction=args.test_fraction, split_seed=args.split_seed, cache_dir=args.cache_dir
     )
     timings["load_and_encode_s"] = time.perf_counter() - start
+    geometry = embedding_geometry(catalogue, data)
     choice = LogitChoice()
     config = CalibrationConfig(steps=60, fold_in_steps=40) if args.quick else CalibrationConfig()
     bpr = BPRConfig(epochs=5, fold_in_epochs=5) if args.quick else BPRConfig()
@@ -340,6 +374,7 @@ def main(argv: list[str] | None = None) -> dict:
             "calibration": dataclasses.asdict(config), "bpr": dataclasses.asdict(bpr), "quick": args.quick,
         },
         "tuning": tuning,
+        "embedding_geometry": geometry,
         "ranking": ranking,
         "click_distribution": distribution,
         "item_correlation": correlation,
@@ -359,6 +394,12 @@ def print_tables(r: dict) -> None:
         f"{'synthetic' if d['synthetic'] else 'ml-100k-format'} data: {d['catalogue_rows']} items, {d['users']} users, "
         f"{d['ratings']} ratings; by-user split {p['train_users']} train / {p['test_users']} held out "
         f"(seed {p['split_seed']}); held-out history {p['fold_fraction']:.0%} of each user's ratings in time order"
+    )
+    g = r["embedding_geometry"]
+    print(
+        f"item embeddings: mean cosine {g['mean_cosine']:.3f}; same first genre {g['same_primary']:.3f} vs "
+        f"another {g['cross_primary']:.3f}; a genre in common {g['share_a_genre']:.3f} vs none "
+        f"{g['disjoint_genres']:.3f}; nearest neighbour shares a genre {g['nn_shares_a_genre']:.0%}"
     )
     if r["tuning"]:
         print(f"tuned on {r['tuning']['validation_users']} validation users: {r['tuning']['chosen']}")

@@ -12,6 +12,8 @@ import argparse
 import dataclasses
 import sys
 
+from agents.commands.movielens_option import add_movielens_option, movielens_folder
+
 NAME = "finetune"
 HELP = "Fine-tune the two-tower click model (item text transformer + observation MLP) with FGSM/PGD examples."
 
@@ -40,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--config", default=None, help="YAML file of options (flags override it)")
     parser.add_argument("--print-config", action="store_true", help="print the documented default config and exit")
+    add_movielens_option(parser, "an ml-100k folder: the same as --source movielens --movielens-dir PATH")
     group = None
     section = None
     for f in dataclasses.fields(FinetuneConfig):
@@ -48,8 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             group = parser.add_argument_group(section)
         kind, nargs = _arg_type(str(f.type))
         default = f.default
+        aliases = ["--path"] if f.name == "movielens_dir" else []  # advrec finetune --source movielens --path DIR
         group.add_argument(
             "--" + f.name.replace("_", "-"),
+            *aliases,
             dest=f.name,
             type=kind,
             nargs=nargs,
@@ -75,6 +80,9 @@ def config_from_args(args: argparse.Namespace):
         given = getattr(args, f.name, None)
         if given is not None:
             values[f.name] = given
+    movielens = movielens_folder(args)
+    if movielens is not None:
+        values.update(source="movielens", movielens_dir=movielens)
     return FinetuneConfig.from_dict(values)
 
 

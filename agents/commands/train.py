@@ -68,6 +68,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from agents.commands.movielens_option import check_folder
     from agents.training.trainer import Trainer
 
     try:
@@ -76,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError("--resume continues a run with its saved config; drop --config.")
             trainer = Trainer.resume(args.resume, **overrides_from_args(args))
         else:
-            trainer = Trainer(config_from_args(args))
+            config = config_from_args(args)
+            if config.movielens is not None:  # before the run directory is made
+                check_folder(config.movielens)
+            trainer = Trainer(config)
     except FileExistsError as exc:  # the CLI reports ValueErrors as usage errors
         raise ValueError(str(exc)) from exc
     trainer.train()
