@@ -217,7 +217,10 @@ class TwoTowerClickModel(nn.Module):
 
     def item_vectors(self, batch: ItemBatch, token_delta: torch.Tensor | None = None) -> torch.Tensor:
         """Unit vectors (U, dim) of the batch's items; ``token_delta`` (U, L, hidden) is added to
-        their input embeddings (the item-side attack surface)."""
+        their input embeddings (the item-side attack surface). Without a ``token_delta`` a frozen
+        tower's vectors come from :meth:`frozen_item_vectors` (the tower is not run again)."""
+        if token_delta is None and self.item_tower_frozen:
+            return self.frozen_item_vectors()[batch.items]
         embeds = self.item_tower.embed(batch.ids)
         if token_delta is not None:
             embeds = embeds + token_delta
@@ -241,7 +244,7 @@ class TwoTowerClickModel(nn.Module):
         """
         if self.item_tower_frozen:
             return (self.user_vectors(obs) * self.frozen_item_vectors()[items]).sum(-1) + self.bias
-        self._frozen_vectors = None
+        self._frozen_vectors = None  # the tower trains: a kept copy would go stale
         batch = self.item_batch(items)
         return self.logits_from(self.user_vectors(obs), self.item_vectors(batch), batch.inverse)
 
@@ -276,7 +279,7 @@ class TwoTowerClickModel(nn.Module):
         for start in range(0, self.num_items, batch_size):
             rows = torch.arange(start, min(start + batch_size, self.num_items), device=self.device)
             batch = self.item_batch(rows)
-            out.append(self.item_vectors(batch)[batch.inverse])
+            out.append(self.item_tower(self.item_tower.embed(batch.ids), batch.mask)[batch.inverse])
         self.train(was_training)
         return torch.cat(out)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -64,3 +65,17 @@ def test_a_trainable_tower_runs_every_batch(make_model, splits30):
     model(obs, items)
     model(obs, items)
     assert len(calls) == 2
+
+
+def test_a_user_side_evaluation_encodes_the_catalogue_once(make_model, splits30):
+    """Robust evaluation on the user side: the items are not attacked, so their vectors are computed
+    once for all batches (30 items), not in every batch, and the logits are those of the clean model
+    when the budget is 0."""
+    from agents.supervised.evaluate import predict_logits, robust_logits
+
+    model = make_model(freeze="top-only")
+    calls = _count_tower_calls(model)
+    data = splits30.test
+    logits = robust_logits(model, data, side="user", attack="pgd", eps=0.0, steps=2, batch_size=32)
+    assert len(data) > 3 * 32 and sum(calls) == model.num_items
+    np.testing.assert_allclose(logits, predict_logits(model, data), atol=1e-5)
