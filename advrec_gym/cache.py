@@ -4,8 +4,10 @@ A cache file holds the embeddings of one list of texts under one encoder. It is 
 SHA-256 over the encoder's identity (model, pooling, max length) and a hash of the texts, and it
 stores its own key, shape and a checksum of the array bytes. A file that is unreadable, truncated,
 mismatched (another key, another shape) or not unit-norm float32 is reported with a warning, deleted
-and rebuilt: it is never used. Files are written atomically (temporary file + rename), so an
-interrupted write leaves no half-written cache behind.
+and rebuilt: it is never used. Files are written atomically (:mod:`advrec_gym._io`), so an
+interrupted write leaves no half-written cache behind. A cache that cannot be written (a read-only
+folder, a full disk, a path that is a file or a folder) costs only the caching: the encoder warns
+with :class:`CacheWriteWarning` and returns the embeddings it computed.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from advrec_gym._io import atomic_writer
 
 CACHE_ENV_VAR = "ADVREC_CACHE_DIR"
 _FORMAT_VERSION = 1
@@ -51,6 +54,10 @@ class CacheWarning(UserWarning):
     """A cache file was unusable and is being rebuilt."""
 
 
+class CacheWriteWarning(CacheWarning):
+    """The cache could not be written; the embeddings were computed and are used uncached."""
+
+
 class EmbeddingCache:
     """A directory of embedding files, one per (encoder identity, texts) key.
 
@@ -69,6 +76,9 @@ class EmbeddingCache:
         path = self.path(key)
         if not path.exists():
             return None
+        if not path.is_file():
+            warnings.warn(f"Embedding cache entry {path} is not a file; re-encoding.", CacheWarning, stacklevel=3)
+            return None
         try:
             # Open the file ourselves: np.load leaks its handle when the zip is truncated.
             with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
@@ -82,11 +92,18 @@ class EmbeddingCache:
         warnings.warn(
             f"Embedding cache file {path} is {problem}; deleting it and re-encoding.", CacheWarning, stacklevel=3
         )
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # a read-only folder, or a folder in the file's place: the next save will warn
+            pass
         return None
 
     def save(self, key: str, embeddings: np.ndarray, encoder_identity: str) -> Path:
-        """Write ``embeddings`` under ``key`` atomically and return the file's path."""
+        """Write ``embeddings`` under ``key`` atomically and return the file's path.
+
+        Raises:
+            OSError: the file could not be written (nothing is left behind; see :meth:`try_save`).
+        """
         emb = np.ascontiguousarray(embeddings, dtype=np.float32)
         meta = {
             "format": _FORMAT_VERSION,
@@ -95,17 +112,24 @@ class EmbeddingCache:
             "shape": list(emb.shape),
             "sha256": hashlib.sha256(emb.tobytes()).hexdigest(),
         }
-        self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, embeddings=emb, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_writer(path) as f:
+            np.savez(f, embeddings=emb, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
         return path
+
+    def try_save(self, key: str, embeddings: np.ndarray, encoder_identity: str) -> Path | None:
+        """:meth:`save`, but a failed write is a :class:`CacheWriteWarning` and ``None`` instead of an error."""
+        try:
+            return self.save(key, embeddings, encoder_identity)
+        except OSError as exc:
+            warnings.warn(
+                f"Could not write the embedding cache under {self.directory} ({type(exc).__name__}: {exc}); "
+                f"going on without caching. Set ${CACHE_ENV_VAR} (or pass cache_dir=) to a writable folder "
+                "to keep the embeddings for the next run.",
+                CacheWriteWarning,
+                stacklevel=3,
+            )
+            return None
 
 
 def _check(meta: dict, emb: np.ndarray, key: str, num_items: int) -> str | None:

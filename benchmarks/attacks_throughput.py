@@ -15,17 +15,15 @@ Run::
 
     ADVREC_CACHE_DIR=/tmp/advrec-cache python benchmarks/attacks_throughput.py
 
-It prints a table and writes ``benchmarks/results/attacks_throughput.json``. Target (issue 3):
+It prints a table and writes ``benchmarks/results/attacks_throughput.json``. Target:
 PGD-10 costs at most 12x one forward+backward pass.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -37,8 +35,10 @@ import torch
 from stable_baselines3 import PPO
 
 import advrec_gym  # noqa: F401  (registers AdvRec-v0)
+from advrec_gym._io import atomic_write_json
 from advrec_gym.attacks import FGSM, PGD, AttackerVectorEnv, Budget, CriticPGD, LearnedAdversary, RandomNoise
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
+from benchmarks.provenance import provenance
 
 RESULTS = Path(__file__).parent / "results" / "attacks_throughput.json"
 
@@ -153,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "benchmark": "attacks_throughput",
-        "command": " ".join(["python benchmarks/attacks_throughput.py", *(sys.argv[1:] if argv is None else argv)]),
-        "commit": _git_commit(),
+        "provenance": provenance(
+            ["python", "benchmarks/attacks_throughput.py", *(sys.argv[1:] if argv is None else argv)]
+        ),
         "hardware": {
             "machine": platform.machine(),
             "processor": _cpu_name(),
@@ -168,10 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "pgd10_x_fwd_bwd": pgd,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(args.out)
+    atomic_write_json(args.out, result)
     print(f"wrote {args.out}")
     return 0
 
@@ -184,14 +182,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 if __name__ == "__main__":

@@ -272,12 +272,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     import advrec_gym  # noqa: F401  (registers AdvRec-MovieLens-v1)
     from advrec_gym import Catalogue, LogitChoice
+    from advrec_gym._io import atomic_write_json
     from advrec_gym.calibration import CalibrationConfig, calibrate, like_matrix
     from advrec_gym.movielens import load_movielens, split_users
     from agents.baselines import PopularityPolicy, RandomPolicy
-    from agents.training.checkpoint import write_json_atomic
     from benchmarks.fidelity_baselines import BPRConfig, gini, pearson, spearman, top_share
-    from benchmarks.leaderboard.results import provenance
+    from benchmarks.provenance import provenance
 
     torch.set_num_threads(args.threads)
     timings, start = {}, time.perf_counter()
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> dict:
     }  # fmt: skip
     timings["total_s"] = time.perf_counter() - start
     result = {
-        "provenance": provenance() | {"command": " ".join(["python", "benchmarks/fidelity.py", *(argv if argv is not None else sys.argv[1:])])},
+        "provenance": provenance(["python", "benchmarks/fidelity.py", *(argv if argv is not None else sys.argv[1:])]),
         "data": data.summary() | {"synthetic": args.path is None},
         "protocol": {
             "test_fraction": args.test_fraction, "split_seed": args.split_seed, "fold_fraction": args.fold_fraction,
@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> dict:
         "threads": args.threads,
     }  # fmt: skip
     print_tables(result)
-    write_json_atomic(args.out, result)
+    atomic_write_json(args.out, result)
     print(f"\nwrote {args.out}")
     return result
 

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -94,14 +92,14 @@ def run_config(args: argparse.Namespace, defence: str, seed: int):
 
 def run_one(args: argparse.Namespace, defence: str, seed: int) -> dict:
     """Train (or resume) one recommender and evaluate it; cached in ``<run>/result.json``."""
+    from advrec_gym._io import atomic_write_json, read_json_file
     from agents.training import Trainer, latest_checkpoint
-    from agents.training.checkpoint import write_json_atomic
     from agents.training.report import EVAL_SEED_OFFSET, evaluate_recommender, train_best_response
 
     config = run_config(args, defence, seed)
     result_path = Path(config.output_dir) / "result.json"
     if result_path.is_file():
-        return json.loads(result_path.read_text())
+        return read_json_file(result_path, what="cached result")
     started = time.perf_counter()
     if latest_checkpoint(config.output_dir) is not None:
         trainer = Trainer.resume(config.output_dir)
@@ -122,7 +120,7 @@ def run_one(args: argparse.Namespace, defence: str, seed: int) -> dict:
         "total_seconds": round(time.perf_counter() - started, 1),
         "rows": rows,
     }
-    write_json_atomic(result_path, result)
+    atomic_write_json(result_path, result)
     return result
 
 
@@ -193,15 +191,6 @@ def machine() -> dict:
     return {"cpu": cpu, "cpu_count": os.cpu_count(), "gpu": gpu, "python": platform.python_version()}
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
-        return out + ("-dirty" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -215,15 +204,15 @@ def main(argv: list[str] | None = None) -> int:
     table = summarise(results, args.defences)
     text = format_summary(table, args)
     print("\n" + text)
-    from agents.training.checkpoint import write_json_atomic
+    from advrec_gym._io import atomic_write_json
+    from benchmarks.provenance import provenance
 
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(
+    atomic_write_json(
         args.out,
         {
-            "command": "python benchmarks/game_results.py " + " ".join(sys.argv[1:] if argv is None else argv),
-            "commit": git_commit(),
-            "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "provenance": provenance(
+                ["python", "benchmarks/game_results.py", *(sys.argv[1:] if argv is None else argv)]
+            ),
             "machine": machine(),
             "settings": {k: v for k, v in vars(args).items() if k not in ("out", "run_dir")},
             "table": table,

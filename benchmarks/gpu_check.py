@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -69,13 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     if len(rows) == 1:
         print("torch sees no CUDA GPU here: only the CPU was timed.")
-    from benchmarks.leaderboard.results import provenance
+    from advrec_gym._io import atomic_write_json
+    from benchmarks.provenance import provenance
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
-        json.dumps({"rows": rows, "settings": vars(args) | {"output": str(args.output)}, **provenance()}, indent=2)
-        + "\n"
-    )
+    settings = {**vars(args), "output": str(args.output)}
+    atomic_write_json(args.output, {"rows": rows, "settings": settings, "provenance": provenance()})
     return 0
 
 

@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.worker:
         print(json.dumps(worker(args.path, args.worker, args.negatives, args.cache_dir)))
         return {}
-    from agents.training.checkpoint import write_json_atomic
+    from advrec_gym._io import atomic_write_json
     from benchmarks.fidelity import synthetic_path
-    from benchmarks.leaderboard.results import provenance
+    from benchmarks.provenance import provenance
 
     path = args.path or str(synthetic_path(args.cache_dir))
     load = os.getloadavg()[0]
@@ -96,14 +96,13 @@ def main(argv: list[str] | None = None) -> dict:
             f"{r['peak_traced_mib']:>17.0f}{r['peak_rss_increase_mib']:>15.0f}"
         )
     result = {
-        "provenance": provenance()
-        | {"command": " ".join(["python", "benchmarks/movielens_clickdata.py", *(argv or sys.argv[1:])])},
+        "provenance": provenance(["python", "benchmarks/movielens_clickdata.py", *(argv or sys.argv[1:])]),
         "cpu_count": os.cpu_count(),
         "load_average_at_start": load,
         "rows": rows,
         "targets": {"seconds": 10, "peak_mib": 1024},
     }
-    write_json_atomic(args.out, result)
+    atomic_write_json(args.out, result)
     print(f"\nwrote {args.out}")
     return result
 

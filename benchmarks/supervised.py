@@ -1,4 +1,4 @@
-"""The supervised route before and after fine-tuning (issue 6): clean and robust AUC, speed, re-training.
+"""The supervised route before and after fine-tuning: clean and robust AUC, speed, re-training.
 
 Rows: the pretrained encoder (frozen; only the user tower and bias learn) and the fine-tuned click
 model with adversarial examples mixed in at rho = 0, 0.2 and 1.0, for two freezing strategies (all
@@ -15,11 +15,8 @@ writes ``benchmarks/results/supervised.json``.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -86,15 +83,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 def _meta(args) -> dict:
     import torch
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", True
+    from benchmarks.provenance import provenance
+
     return {
-        "command": "python benchmarks/supervised.py " + " ".join(sys.argv[1:]),
-        "commit": commit + (" (uncommitted changes)" if dirty else ""),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "provenance": provenance(["python", "benchmarks/supervised.py", *sys.argv[1:]]),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, {args.threads} thread(s)",
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
@@ -105,21 +97,21 @@ def run(args) -> dict:
     import torch
 
     from advrec_gym import Catalogue, TransformerEncoder
+    from advrec_gym._io import atomic_write_json, read_json_file
+    from advrec_gym.evaluation import evaluate
     from agents.baselines import PopularityPolicy, RandomPolicy
-    from agents.evaluation import evaluate
     from agents.supervised.adversarial import AdversarialConfig
     from agents.supervised.data import collect_env_logs, make_log_env, split_by_user
     from agents.supervised.evaluate import evaluate_model
     from agents.supervised.model import TwoTowerClickModel
-    from agents.supervised.pipeline import write_json
     from agents.supervised.policy import ClickModelPolicy
     from agents.supervised.retrain import compare_retraining
-    from agents.supervised.train import TrainConfig, train
+    from agents.supervised.train import OptimizationConfig, train
 
     torch.set_num_threads(args.threads)
     out = {"variants": [], "speed": [], "baselines": {}, "misaligned": {}, "retraining": {}}
     if set(args.sections) != set(SECTIONS) and Path(args.out).is_file():
-        out.update(json.loads(Path(args.out).read_text()))
+        out.update(read_json_file(args.out, what="earlier results"))
         old = out.pop("meta", None)  # files of a single full run carry one "meta"
         if old:
             out.setdefault("meta_by_section", dict.fromkeys(SECTIONS, old))
@@ -143,7 +135,9 @@ def run(args) -> dict:
             catalogue, encoder=encoder, max_length=args.max_length, freeze=freeze, freeze_layers=2, seed=args.seed
         )
 
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, patience=2, seed=args.seed, progress=False)
+    config = OptimizationConfig(
+        epochs=args.epochs, batch_size=args.batch_size, patience=2, seed=args.seed, progress=False
+    )
     models = {}
     if "variants" in args.sections:
         out["variants"] = []
@@ -173,22 +167,22 @@ def run(args) -> dict:
         out["variants"].append(entry)
         models[name] = model
         _print_variant(entry)
-        write_json(args.out, out)
+        atomic_write_json(args.out, out, default=float)
     if "speed" in args.sections:
         # one epoch each, back to back, so that the machine's load is alike across the rows
         out["speed"] = []
         for freeze, label, attack, rho in SPEED_RUNS:
-            one = TrainConfig(epochs=1, batch_size=args.batch_size, seed=args.seed, progress=False)
+            one = OptimizationConfig(epochs=1, batch_size=args.batch_size, seed=args.seed, progress=False)
             adversarial = AdversarialConfig(
                 rho=rho, attack=attack, steps=3, obs_eps=args.obs_eps, token_eps=args.token_eps
             )
             res = train(make(freeze), splits.train, splits.validation, one, adversarial)
             out["speed"].append({"freeze": freeze, "setting": label, "examples_per_second": res.examples_per_second})
             print(f"speed: {freeze}, {label}: {res.examples_per_second:.0f} examples/s", flush=True)
-        write_json(args.out, out)
+        atomic_write_json(args.out, out, default=float)
     if "misaligned" in args.sections:
         out["misaligned"] = misaligned_tastes(args.seed)
-        write_json(args.out, out)
+        atomic_write_json(args.out, out, default=float)
     if "retraining" in args.sections:
         start = time.perf_counter()
         base = models.get("fine-tuned top-2, rho 0")
@@ -203,12 +197,12 @@ def run(args) -> dict:
             steps_per_phase=args.retrain_steps,
             window=2 * args.retrain_every,
             block_steps=args.retrain_steps // 2,
-            train_config=TrainConfig(epochs=2, batch_size=args.batch_size, seed=args.seed, progress=False),
+            train_config=OptimizationConfig(epochs=2, batch_size=args.batch_size, seed=args.seed, progress=False),
             seed=args.seed,
         )
         out["retraining"] = {k: r.to_dict() for k, r in runs.items()}
         out["retraining_seconds"] = time.perf_counter() - start
-        write_json(args.out, out)
+        atomic_write_json(args.out, out, default=float)
     return out
 
 
@@ -224,7 +218,7 @@ def misaligned_tastes(seed: int) -> dict:
     from agents.supervised.data import collect_env_logs, make_log_env, split_by_user
     from agents.supervised.evaluate import clean_metrics
     from agents.supervised.model import TwoTowerClickModel
-    from agents.supervised.train import TrainConfig, train
+    from agents.supervised.train import OptimizationConfig, train
 
     texts = Catalogue.synthetic(30, 3, 0).texts
     rng = np.random.default_rng(seed)
@@ -235,7 +229,9 @@ def misaligned_tastes(seed: int) -> dict:
     catalogue = Catalogue.from_embeddings(emb, topics=[f"taste {t}" for t in taste], texts=texts)
     splits = split_by_user(collect_env_logs(make_log_env(catalogue, 16), steps=1500, seed=seed), (0.6, 0.2, 0.2))
     encoder = TransformerEncoder(max_length=16)
-    config = TrainConfig(epochs=4, patience=4, batch_size=128, lr=3e-3, encoder_lr=1e-3, seed=seed, progress=False)
+    config = OptimizationConfig(
+        epochs=4, patience=4, batch_size=128, lr=3e-3, encoder_lr=1e-3, seed=seed, progress=False
+    )
     rows = {}
     for name, freeze in (("pretrained (frozen encoder)", "encoder"), ("fine-tuned top-1", "top-only")):
         model = TwoTowerClickModel.for_catalogue(

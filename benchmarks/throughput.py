@@ -36,7 +36,6 @@ single-env steps/s; the single env >= 8x SARDINE's.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import platform
@@ -52,6 +51,8 @@ import numpy as np
 
 import advrec_gym
 from advrec_gym import Catalogue, ItemKinds, TransformerEncoder
+from advrec_gym._io import atomic_write_json
+from benchmarks.provenance import provenance
 
 RESULTS = Path(__file__).resolve().parent / "results" / "throughput.json"
 TARGET_ROOFLINE_SHARE = 0.70  # of the write-only roofline, at 4096 and 16384 users
@@ -243,7 +244,7 @@ def bench_encode(num_items: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as cache_dir:
         start = time.perf_counter()
         encoder = TransformerEncoder(progress=False)
-        encoder._load()  # timed apart: a cold build pays it once
+        encoder.load()  # timed apart: a cold build pays it once
         load_s = time.perf_counter() - start
         start = time.perf_counter()
         catalogue = Catalogue.synthetic(num_items, kinds=ItemKinds(), encoder=encoder, cache_dir=cache_dir)  # cold
@@ -304,20 +305,6 @@ def machine_info() -> dict:
         "gymnasium": gym.__version__,
         "advrec_gym": advrec_gym.__version__,
     }
-
-
-def git_commit() -> str:
-    root = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "advrec_gym"], cwd=root, capture_output=True, text=True
-        )
-        return commit + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 # ---------------------------------------------------------------------------- main
@@ -464,9 +451,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"target {name}: >= {t['target']:g} -> {reached} ({'met' if t['met'] else 'NOT met'})")
 
     result = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "git_commit": git_commit(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "provenance": provenance([Path(sys.executable).name, *sys.argv]),
         "machine": info,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "single": single,
@@ -478,10 +463,7 @@ def main(argv: list[str] | None = None) -> dict:
         "targets": targets,
     }
     if not args.quick:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.output.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        os.replace(tmp, args.output)
+        atomic_write_json(args.output, result)
         print(f"\nwrote {args.output}")
     return result
 

@@ -45,16 +45,16 @@ NN_GRID = {
 
 
 def _stamp(command: list[str]) -> dict:
-    from benchmarks.leaderboard.results import provenance
+    from benchmarks.provenance import provenance
 
-    return {"command": " ".join(["python", "benchmarks/v1_dynamics.py", *command]), **provenance()}
+    return provenance(["python", "benchmarks/v1_dynamics.py", *command])
 
 
 def _write(path: Path, data: dict) -> None:
-    from agents.training.checkpoint import write_json_atomic
+    from advrec_gym._io import atomic_write_json
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, data)
+    atomic_write_json(path, data)
 
 
 def _venv(num_envs: int):
@@ -137,18 +137,14 @@ def references(args, tuned: dict, log) -> dict:
             {"budget_value": tuned["planner"]["budget_value"]},
         ),
     ):
-        rows.append(
-            _row(name, evaluate(venv, policy, episodes=args.episodes, seed=EVAL_SEED), **settings)
-        )
+        rows.append(_row(name, evaluate(venv, policy, episodes=args.episodes, seed=EVAL_SEED), **settings))
         log(f"{name}: {rows[-1]['return_mean']:.2f}")
     grid = []
     for lam in PLANNER_GRID:
         grid.append(
             _row(
                 "planner grid",
-                evaluate(
-                    venv, PlanningOracle(venv, lam), episodes=args.episodes // 2, seed=EVAL_SEED
-                ),
+                evaluate(venv, PlanningOracle(venv, lam), episodes=args.episodes // 2, seed=EVAL_SEED),
                 budget_value=lam,
             )
         )
@@ -171,7 +167,7 @@ def ppo(args, seed: int, log) -> dict:
         curve_every=args.curve_every,
         seed=seed,
         output_dir=str(run),
-        progress_bar=not args.no_progress,
+        progress_bar=args.progress,
         tensorboard=False,
     )
     started = time.perf_counter()
@@ -268,7 +264,7 @@ def main(argv=None) -> int:
     parser.add_argument("--curve-every", type=int, default=50_000)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
     parser.add_argument("--force", action="store_true", help="recompute every stage")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="show progress bars")
     args = parser.parse_args(argv)
     if args.quick:
         args.episodes, args.ppo_steps, args.curve_every, args.ppo_seeds = 60, 20_000, 10_000, args.ppo_seeds[:1]

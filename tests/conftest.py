@@ -4,6 +4,10 @@
 no cache, milliseconds). ``small_catalogue`` is a real synthetic catalogue encoded by the shipped
 all-MiniLM-L6-v2 once per test session into a session-scoped temporary cache directory
 (``small_catalogue_cache_dir``), so cache tests can rebuild it from there.
+
+No test reads or writes the user's embedding cache (``~/.cache/advrec``): ``$ADVREC_CACHE_DIR``
+points at one temporary folder for the whole session (subprocesses inherit it), so the default
+1,000-item catalogue is encoded at most once per session, whichever test needs it first.
 """
 
 from __future__ import annotations
@@ -15,8 +19,18 @@ import numpy as np
 import pytest
 
 from advrec_gym import Catalogue, UserModel
+from advrec_gym.cache import CACHE_ENV_VAR
 
 SMALL_CATALOGUE_ARGS = {"num_items": 60, "num_topics": 4, "seed": 0}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_embedding_cache(tmp_path_factory):
+    """``$ADVREC_CACHE_DIR`` = one temporary folder for the session (the home cache stays untouched)."""
+    path = tmp_path_factory.mktemp("advrec-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV_VAR, str(path))
+        yield path
 
 
 def tiny_catalogue_from_seed(num_items: int = 20, dim: int = 8, num_topics: int = 4, seed: int = 0) -> Catalogue:

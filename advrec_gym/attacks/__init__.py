@@ -11,7 +11,7 @@ from advrec_gym.attacks.budget import NORMS, Budget
 from advrec_gym.attacks.factory import ATTACKERS, make_attacker
 from advrec_gym.attacks.gradient import FGSM, OBJECTIVES, PGD, CriticPGD, GradientAttack
 from advrec_gym.attacks.learned import LearnedAdversary
-from advrec_gym.attacks.metrics import AttackReport, action_changed, attack_success_rate, evaluate_attack
+from advrec_gym.attacks.metrics import action_changed, attack_success_rate, evaluate_attack
 from advrec_gym.attacks.random_noise import RandomNoise
 
 __all__ = [
@@ -20,7 +20,6 @@ __all__ = [
     "NORMS",
     "OBJECTIVES",
     "PGD",
-    "AttackReport",
     "Attacker",
     "AttackerEnv",
     "AttackerVectorEnv",

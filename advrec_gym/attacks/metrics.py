@@ -12,7 +12,6 @@ import numpy as np
 
 from advrec_gym.attacks.base import Attacker
 from advrec_gym.attacks.victim import VictimActor
-from advrec_gym.evaluation import EvalReport, evaluate
 
 
 def action_changed(policy: Any, clean_obs: np.ndarray, perturbed_obs: np.ndarray) -> np.ndarray:
@@ -28,10 +27,6 @@ def attack_success_rate(policy: Any, attacker: Attacker, obs: np.ndarray) -> flo
     return float(action_changed(policy, obs, attacker.perturb(obs)).mean())
 
 
-#: the evaluator's report (one concept: :class:`advrec_gym.evaluation.EvalReport`)
-AttackReport = EvalReport
-
-
 def evaluate_attack(
     venv: Any,
     policy: Any,
@@ -41,8 +36,13 @@ def evaluate_attack(
     seed: int,
     deterministic: bool = False,
     ratio: float = 1.0,
-) -> EvalReport:
-    """:func:`advrec_gym.evaluation.evaluate` with the attacker as a positional argument (the project's one evaluator)."""
+) -> Any:
+    """:func:`advrec_gym.evaluation.evaluate` with the attacker as a positional argument (the project's one evaluator).
+
+    Returns its :class:`~advrec_gym.evaluation.EvalReport`.
+    """
+    from advrec_gym.evaluation import evaluate  # the evaluator imports the attacks package: import it late
+
     return evaluate(
         venv, policy, episodes=episodes, seed=seed, deterministic=deterministic, attacker=attacker, ratio=ratio
     )

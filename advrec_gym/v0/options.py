@@ -65,7 +65,7 @@ def build_engine(
         catalogue = default_catalogue(
             check_int("num_items", n, low=1),
             check_int("num_topics", t, low=1),
-            check_int("catalogue_seed", seed),
+            check_int("catalogue_seed", seed, low=0),
             encoder,
             None if cache_dir is None else os.fspath(cache_dir),
         )

@@ -7,6 +7,9 @@
 3. Plays the default two-player game (``advrec train`` with its defaults: a PPO recommender with the
    item-embedding policy against a learned adversary, 2 rounds, about a minute on 2 cores) and prints
    its evaluation table: clean, under random noise, under PGD and under the learned adversary.
+
+Every setting is checked before step 1. Each game gets a new run directory (``runs/demo-<time>-<random>``)
+unless ``--output-dir`` names one.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-dir",
         default=None,
-        help="the game's run directory (default: runs/demo-YYYYmmdd-HHMMSS, a new one each time)",
+        help="the game's run directory (default: a new runs/demo-YYYYmmdd-HHMMSS-XXXXXX each time)",
+    )
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True, help="show the game's progress bar"
     )
     parser.add_argument("--json", default=None, help="also write the baseline table (and the game's) to this JSON file")
     add_movielens_option(parser)
@@ -86,13 +92,34 @@ def _baselines(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def _game(args: argparse.Namespace) -> tuple[list[dict], Path]:
-    from agents.training import TrainConfig, Trainer
+def game_config(args: argparse.Namespace, *, new_folder: bool = True):
+    """The game's config in ``--output-dir``, or in a new run directory no other process can get.
 
-    out = args.output_dir or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    config = TrainConfig(
-        num_items=args.num_items, num_topics=args.num_topics, seed=args.seed, output_dir=out, movielens=args.movielens
-    )
+    ``new_folder=False`` only checks the settings (no folder is made): the demo does that before its
+    first piece of work, and makes the folder when the game starts.
+    """
+    from advrec_gym._io import unique_directory
+    from agents.training import TrainConfig
+
+    def make(out: str) -> TrainConfig:
+        return TrainConfig(
+            num_items=args.num_items,
+            num_topics=args.num_topics,
+            seed=args.seed,
+            output_dir=out,
+            progress_bar=args.progress,
+            movielens=args.movielens,
+        )
+
+    if args.output_dir is not None or not new_folder:
+        return make(args.output_dir or "runs/demo")
+    # two demos started in the same second get two run directories
+    return make(str(unique_directory("runs", f"demo-{time.strftime('%Y%m%d-%H%M%S')}-")))
+
+
+def _game(config) -> tuple[list[dict], Path]:
+    from agents.training import Trainer
+
     print(
         f"\n== the game: {config.defence} defence, {config.rounds} rounds of {config.recommender_steps:,} "
         f"recommender steps then {config.attacker_steps:,} adversary steps, L-{config.norm} eps {config.eps} =="
@@ -107,17 +134,25 @@ def _game(args: argparse.Namespace) -> tuple[list[dict], Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.episodes < 1 or args.num_envs < 1:
-        raise ValueError(f"--episodes and --num-envs must be >= 1, got {args.episodes} and {args.num_envs}.")
+    from advrec_gym._io import atomic_write_json
+    from advrec_gym._validation import check_int
+    from agents.cli_options import build_config
+    from agents.training import TrainConfig
+
+    check_int("--episodes", args.episodes, low=1)
+    check_int("--num-envs", args.num_envs, low=1)
+    check_int("--num-items", args.num_items, low=1)
+    check_int("--num-topics", args.num_topics, low=1)
+    check_int("--seed", args.seed, low=0)
     args.movielens = movielens_folder(args)
     if args.output_dir is not None and Path(args.output_dir).exists():
         raise ValueError(f"--output-dir {args.output_dir} exists; give a new folder (the game never overwrites a run).")
+    if args.game:  # every setting of the game is checked before the baselines run
+        build_config(lambda: game_config(args, new_folder=False), TrainConfig)
     result: dict = {"baselines": _baselines(args)}
     if args.game:
-        result["game"], run_dir = _game(args)
+        result["game"], run_dir = _game(game_config(args))
         result["run_dir"] = str(run_dir)
     if args.json:
-        from agents.training.checkpoint import write_json_atomic
-
-        write_json_atomic(args.json, json.loads(json.dumps(result, default=str)))
+        atomic_write_json(args.json, json.loads(json.dumps(result, default=str)))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from agents.commands.movielens_option import add_movielens_option, movielens_folder
 
@@ -39,7 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu or cuda")
     parser.add_argument(
-        "--json", default=None, metavar="PATH", help="where to write the JSON (default: next to the run)"
+        "--json",
+        default=None,
+        metavar="PATH",
+        help="where to write the JSON (default: in the run directory, or in the checkpoint directory given)",
     )
     add_movielens_option(
         parser, "the ml-100k folder of a run trained with --movielens, where it is now (default: the run's own path)"
@@ -47,10 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from advrec_gym._io import atomic_write_json
     from advrec_gym._validation import check_choice, check_int
-    from agents.training.checkpoint import write_json_atomic
     from agents.training.config import EVAL_ATTACKS
     from agents.training.load import load_players
     from agents.training.report import (
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     attacks = [check_choice("--attack", a, EVAL_ATTACKS) for a in args.attack]
     episodes = check_int("--episodes", args.episodes, low=1)
     adversary_steps = check_int("--adversary-steps", args.adversary_steps, low=0)
+    if args.seed is not None:
+        check_int("--seed", args.seed, low=0)
     overrides = {
         key: value
         for key, value in (("eps", args.eps), ("norm", args.norm), ("pgd_steps", args.pgd_steps))
@@ -94,8 +98,20 @@ def run(args: argparse.Namespace) -> int:
         f"L{config.norm} eps={config.eps:g}" + ("; learned = " + source if "learned" in attacks else "")
     )
     print(format_table(rows, title))
-    run_dir = loaded.checkpoint.path.parent.parent
-    path = Path(args.json) if args.json else run_dir / f"eval-{'-'.join(attacks)}-L{config.norm}-{config.eps:g}.json"
-    write_json_atomic(path, {"checkpoint": str(loaded.checkpoint.path), "title": title, "seed": seed, "rows": rows})
+    path = (
+        Path(args.json)
+        if args.json
+        else json_folder(loaded.checkpoint.path) / (f"eval-{'-'.join(attacks)}-L{config.norm}-{config.eps:g}.json")
+    )
+    atomic_write_json(path, {"checkpoint": str(loaded.checkpoint.path), "title": title, "seed": seed, "rows": rows})
     print(f"\nwrote {path}")
     return 0
+
+
+def json_folder(checkpoint: Path) -> Path:
+    """Where the evaluation JSON goes by default: the run directory of a run's checkpoint, else the
+    checkpoint directory itself (a bare checkpoint folder copied out of its run)."""
+    from agents.training.checkpoint import checkpoint_dir
+
+    run_dir = checkpoint.parent.parent
+    return run_dir if checkpoint_dir(run_dir).resolve() == checkpoint.parent.resolve() else checkpoint

@@ -1,15 +1,15 @@
 """``advrec finetune``: fine-tune the language-model click model with adversarial examples mixed in.
 
 Every option of :class:`agents.supervised.config.FinetuneConfig` is a flag (``--rho 0.2``,
-``--freeze none``, ...); ``--config FILE`` reads a YAML file of them (``--print-config`` prints the
-documented defaults to start from) and flags override it. Prints the training history and the
-clean / robust test metrics.
+``--freeze none``, ``--no-progress``, ...; :mod:`agents.cli_options`); ``--config FILE`` reads a YAML
+or JSON file of them (``--print-config`` prints the documented defaults to start from) and flags
+override it. Every setting is checked before any work. Prints the training history and the clean /
+robust test metrics.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
 from agents.commands.movielens_option import add_movielens_option, movielens_folder
@@ -18,72 +18,33 @@ NAME = "finetune"
 HELP = "Fine-tune the two-tower click model (item text transformer + observation MLP) with FGSM/PGD examples."
 
 
-def _arg_type(annotation: str):
-    if "tuple" in annotation:
-        return float, "+"
-    if annotation.startswith("bool"):
-        return _bool, None
-    for name, kind in (("int", int), ("float", float)):
-        if annotation.startswith(name):
-            return kind, None
-    return str, None
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agents.cli_options import add_config_arguments
     from agents.supervised.config import FinetuneConfig
 
-    parser.add_argument("--config", default=None, help="YAML file of options (flags override it)")
-    parser.add_argument("--print-config", action="store_true", help="print the documented default config and exit")
+    parser.add_argument(
+        "--config", default=None, metavar="FILE", help="a YAML or JSON file of options (flags override it)"
+    )
+    parser.add_argument("--print-config", action="store_true", help="print the documented config as YAML and exit")
+    add_config_arguments(parser, FinetuneConfig)
+    parser.add_argument(  # advrec finetune --source movielens --path DIR
+        "--path", dest="movielens_dir", default=argparse.SUPPRESS, metavar="DIR", help="the same as --movielens-dir"
+    )
     add_movielens_option(parser, "an ml-100k folder: the same as --source movielens --movielens-dir PATH")
-    group = None
-    section = None
-    for f in dataclasses.fields(FinetuneConfig):
-        if f.metadata["section"] != section:
-            section = f.metadata["section"]
-            group = parser.add_argument_group(section)
-        kind, nargs = _arg_type(str(f.type))
-        default = f.default
-        aliases = ["--path"] if f.name == "movielens_dir" else []  # advrec finetune --source movielens --path DIR
-        group.add_argument(
-            "--" + f.name.replace("_", "-"),
-            *aliases,
-            dest=f.name,
-            type=kind,
-            nargs=nargs,
-            default=None,
-            help=f"{f.metadata['help']} (default: {default})",
-        )
 
 
 def config_from_args(args: argparse.Namespace):
-    """The :class:`FinetuneConfig` of a parsed command line (file first, then flags)."""
-    import yaml
-
+    """The :class:`FinetuneConfig` of a parsed command line (file first, then flags); errors name the flag."""
+    from agents.cli_options import build_config, given_values
     from agents.supervised.config import FinetuneConfig
 
-    values: dict = {}
-    if args.config:
-        with open(args.config) as f:
-            loaded = yaml.safe_load(f) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"--config {args.config} must hold a mapping of options, got {type(loaded).__name__}.")
-        values.update(loaded)
-    for f in dataclasses.fields(FinetuneConfig):
-        given = getattr(args, f.name, None)
-        if given is not None:
-            values[f.name] = given
+    flags = given_values(args, FinetuneConfig)
     movielens = movielens_folder(args)
     if movielens is not None:
-        values.update(source="movielens", movielens_dir=movielens)
-    return FinetuneConfig.from_dict(values)
+        flags.update(source="movielens", movielens_dir=movielens)
+    if args.config:
+        return build_config(lambda: FinetuneConfig.from_file(args.config, **flags), FinetuneConfig)
+    return build_config(lambda: FinetuneConfig.from_dict(flags), FinetuneConfig)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import typing
 
 NAME = "train"
@@ -13,12 +12,9 @@ HELP = (
 )
 
 
-def _optional_float(text: str) -> float | None:
-    return None if text.lower() in ("none", "null", "default") else float(text)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from agents.training.config import TrainConfig, field_docs
+    from agents.cli_options import add_config_arguments
+    from agents.training.config import TrainConfig
 
     parser.add_argument("--config", metavar="FILE", default=None, help="a YAML or JSON config file (flags override it)")
     parser.add_argument(
@@ -27,55 +23,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="continue the run in DIR after its last complete checkpoint (with its saved config)",
     )
-    docs, defaults, hints = field_docs(), TrainConfig(), typing.get_type_hints(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
-        default = getattr(defaults, f.name)
-        shown = " ".join(map(str, default)) if isinstance(default, list) else default
-        kwargs: dict[str, typing.Any] = {
-            "default": argparse.SUPPRESS,  # unset flags leave the config file's (or the default) value
-            "help": f"{docs.get(f.name, '')} (default: {shown})".replace("%", "%%"),
-            "dest": f.name,
-        }
-        hint = hints[f.name]
-        if hint is bool:
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif hint == list[int]:
-            kwargs.update(nargs="*", type=int, metavar="N")
-        elif hint == list[str]:
-            kwargs.update(nargs="*", metavar="NAME")
-        elif hint == float | None:
-            kwargs.update(type=_optional_float, metavar="X")
-        elif hint == str | None:
-            kwargs.update(type=str, metavar="DIR")
-        else:
-            kwargs.update(type=hint, metavar=f.name.split("_")[-1].upper())
-        parser.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+    add_config_arguments(parser, TrainConfig)
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, typing.Any]:
     """The config fields given on the command line (flags left out keep the file's or the default value)."""
+    from agents.cli_options import given_values
     from agents.training.config import TrainConfig
 
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    return given_values(args, TrainConfig)
 
 
 def config_from_args(args: argparse.Namespace):
     """The :class:`~agents.training.config.TrainConfig` of a new run: defaults < ``--config`` file < flags."""
+    from agents.cli_options import build_config
     from agents.training.config import TrainConfig
 
-    config = TrainConfig.from_file(args.config) if args.config else TrainConfig()
-    return config.replace(**overrides_from_args(args))
+    def make() -> TrainConfig:
+        config = TrainConfig.from_file(args.config) if args.config else TrainConfig()
+        return config.replace(**overrides_from_args(args))
+
+    return build_config(make, TrainConfig)
 
 
 def run(args: argparse.Namespace) -> int:
+    from agents.cli_options import build_config
     from agents.commands.movielens_option import check_folder
+    from agents.training.config import TrainConfig
     from agents.training.trainer import Trainer
 
     try:
         if args.resume is not None:
             if args.config is not None:
                 raise ValueError("--resume continues a run with its saved config; drop --config.")
-            trainer = Trainer.resume(args.resume, **overrides_from_args(args))
+            trainer = build_config(lambda: Trainer.resume(args.resume, **overrides_from_args(args)), TrainConfig)
         else:
             config = config_from_args(args)
             if config.movielens is not None:  # before the run directory is made

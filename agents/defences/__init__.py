@@ -2,13 +2,13 @@
 
 from agents.defences.clean_observation import CleanObservationCopy, doubled_space
 from agents.defences.registry import DEFENCES, GAME_DEFENCES, attacked_env, training_attacker
-from agents.defences.smoothness import SmoothnessRegularizer
+from agents.defences.smoothness import SAPPO
 
 __all__ = [
     "DEFENCES",
     "GAME_DEFENCES",
+    "SAPPO",
     "CleanObservationCopy",
-    "SmoothnessRegularizer",
     "attacked_env",
     "doubled_space",
     "training_attacker",

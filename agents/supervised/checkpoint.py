@@ -3,18 +3,24 @@
 A checkpoint holds the model's configuration, its weights, the catalogue texts it was built over and
 the item tower's encoder identity (model files, pooling, max_length; see
 :attr:`advrec_gym.TransformerEncoder.identity`). Loading it into a model of another encoder is an
-error, never a silent mix of weights. Files are written atomically (temporary file, then rename),
-so an interrupted or failed run never leaves a half-written checkpoint behind.
+error, never a silent mix of weights. Files are written atomically (:mod:`advrec_gym._io`), so an
+interrupted or failed run never leaves a half-written checkpoint behind.
+
+Reading never unpickles code: the payload is dicts, strings, numbers and tensors, and it is read
+with ``torch.load(weights_only=True)``, which refuses anything else. A crafted ``.pt`` whose pickle
+would run code when loaded is an error, not an execution.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from advrec_gym._io import atomic_writer
 from advrec_gym.encoder import TransformerEncoder
 from agents.supervised.model import TwoTowerClickModel, tower_identity
 
@@ -24,7 +30,6 @@ FORMAT = "advrec-supervised-click-model/1"
 def save_checkpoint(path: str | os.PathLike, model: TwoTowerClickModel, **extra: Any) -> Path:
     """Write ``model`` (weights, config, encoder identity, catalogue texts) and ``extra`` metadata."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "encoder_identity": model.encoder_identity,
@@ -33,9 +38,8 @@ def save_checkpoint(path: str | os.PathLike, model: TwoTowerClickModel, **extra:
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": extra,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_writer(path) as f:
+        torch.save(payload, f)
     return path
 
 
@@ -44,7 +48,15 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist.")
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"{path} was refused: it holds Python objects other than tensors and plain data, which loading "
+            f"would have to execute (a crafted or foreign file; click-model checkpoints never do). {exc}"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as exc:  # truncated, not a torch file, ...
+        raise ValueError(f"{path} is not a readable click-model checkpoint ({type(exc).__name__}: {exc}).") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a click-model checkpoint (expected format {FORMAT!r}).")
     return payload

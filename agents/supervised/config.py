@@ -1,18 +1,28 @@
 """The documented configuration of ``advrec finetune`` and :func:`agents.supervised.pipeline.finetune`.
 
-One flat dataclass, every field with its default and its help text (the CLI's ``--flags`` and the
-YAML keys are the field names, ``_`` or ``-`` alike). ``advrec finetune --print-config`` prints the
-defaults as a commented YAML file to start from; ``--config FILE`` reads one back, and flags given
-on the command line override it.
+One flat dataclass, every field with its default and its help text (the CLI's ``--flags``, made by
+:mod:`agents.cli_options`, and the YAML keys are the field names, ``_`` or ``-`` alike). ``advrec
+finetune --print-config`` prints the defaults as a commented YAML file to start from; ``--config
+FILE`` reads one back, and flags given on the command line override it.
+
+Every field is checked when the config is made, before any work (the optimisation and adversarial
+settings by building :class:`~agents.supervised.train.OptimizationConfig` and
+:class:`~agents.supervised.adversarial.AdversarialConfig` from it), so a bad value never costs a
+training run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from advrec_gym._io import read_config_file
 from advrec_gym._validation import check_choice, check_float, check_int, did_you_mean
+from advrec_gym.attacks.budget import NORMS
+from advrec_gym.device import check_device_name
 
 SOURCES = ("env", "movielens")
 
@@ -38,7 +48,10 @@ class FinetuneConfig:
     val_fraction: float = _f(0.1, "share of users in the validation split", "data")
     test_fraction: float = _f(0.1, "share of users in the test split", "data")
     # model
-    encoder: str | None = _f(None, "item-tower model folder or hub id (default: the shipped all-MiniLM-L6-v2)", "model")
+    encoder: str | None = _f(None, "item-tower model folder or hub id (none: the shipped all-MiniLM-L6-v2)", "model")
+    allow_download: bool = _f(
+        False, "let a hub id download from the Hugging Face hub (off: offline, the local cache only)", "model"
+    )
     max_length: int = _f(32, "tokens kept per item text", "model")
     hidden: int = _f(256, "width of the user tower", "model")
     dropout: float = _f(0.1, "dropout of the user tower and the transformer", "model")
@@ -76,6 +89,15 @@ class FinetuneConfig:
         check_choice("source", self.source, SOURCES)
         if self.source == "movielens" and not self.movielens_dir:
             raise ValueError("source='movielens' needs movielens_dir (an ml-100k-format folder), got None.")
+        for name in ("movielens_dir", "encoder", "output", "metrics_json"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (str, os.PathLike)) or not os.fspath(value)):
+                raise TypeError(f"{name} must be a path or None, got {name}={value!r}.")
+        if self.source == "movielens" and not Path(self.movielens_dir).exists():
+            raise FileNotFoundError(f"movielens_dir={self.movielens_dir!r} does not exist (an ml-100k-format folder).")
+        for name in ("output", "metrics_json"):
+            if getattr(self, name) is not None and Path(getattr(self, name)).is_dir():
+                raise ValueError(f"{name} must be a file path, got {name}={getattr(self, name)!r}, which is a folder.")
         for name in (
             "num_items",
             "num_topics",
@@ -91,19 +113,76 @@ class FinetuneConfig:
         ):
             check_int(name, getattr(self, name), low=1)
         check_int("negatives", self.negatives, low=0)
+        check_int("catalogue_seed", self.catalogue_seed, low=0)
+        check_int("seed", self.seed, low=0)
+        check_int("freeze_layers", self.freeze_layers, low=0)
         check_choice("logging_policy", self.logging_policy, ("random", "popularity"))
+        from agents.supervised.freezing import FREEZE_STRATEGIES
+
+        check_choice("freeze", self.freeze, FREEZE_STRATEGIES)
+        check_float("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        check_device_name("device", self.device)
+        for name in ("progress", "allow_download"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be true or false, got {name}={getattr(self, name)!r}.")
         for name in ("val_fraction", "test_fraction"):
             check_float(name, getattr(self, name), low=0.0, high=1.0, low_open=True, high_open=True)
         if self.val_fraction + self.test_fraction >= 1:
             raise ValueError(
                 f"val_fraction + test_fraction must be < 1, got {self.val_fraction} + {self.test_fraction}."
             )
-        object.__setattr__(self, "eval_obs_eps", tuple(float(e) for e in self.eval_obs_eps))
-        object.__setattr__(self, "eval_token_eps", tuple(float(e) for e in self.eval_token_eps))
+        check_float("obs_eps", self.obs_eps, low=0.0)
+        if isinstance(self.obs_norm, int) and not isinstance(self.obs_norm, bool):  # YAML reads `2` as a number
+            object.__setattr__(self, "obs_norm", str(self.obs_norm))
+        check_choice("obs_norm", self.obs_norm, NORMS)
+        check_float("token_eps", self.token_eps, low=0.0)
+        for name in ("eval_obs_eps", "eval_token_eps"):
+            object.__setattr__(self, name, _eps_grid(name, getattr(self, name)))
+        self.optimization()  # builds, so checks, the optimisation and adversarial settings now
+        self.adversarial()
+
+    def optimization(self):
+        """The :class:`~agents.supervised.train.OptimizationConfig` of these settings."""
+        from agents.supervised.train import OptimizationConfig
+
+        return OptimizationConfig(
+            optimizer=self.optimizer,
+            lr=self.lr,
+            encoder_lr=self.encoder_lr,
+            batch_size=self.batch_size,
+            epochs=self.epochs,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            max_grad_norm=self.max_grad_norm,
+            seed=self.seed,
+            progress=self.progress,
+        )
+
+    def adversarial(self):
+        """The :class:`~agents.supervised.adversarial.AdversarialConfig` of these settings."""
+        from agents.supervised.adversarial import AdversarialConfig
+
+        return AdversarialConfig(
+            rho=self.rho,
+            attack=self.attack,
+            steps=self.attack_steps,
+            obs_eps=self.obs_eps,
+            obs_norm=self.obs_norm,
+            token_eps=self.token_eps,
+        )
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, **overrides: Any) -> FinetuneConfig:
+        """Read a YAML or JSON file of fields (malformed files are errors naming the file and line)."""
+        return cls.from_dict({**read_config_file(path, what="config file"), **overrides})
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FinetuneConfig:
         """Build from a mapping (YAML keys may use ``-``); unknown keys are errors with a suggestion."""
+        if not isinstance(values, dict):
+            raise TypeError(
+                f"a FinetuneConfig is made from a mapping of field names to values, got {type(values).__name__}."
+            )
         names = [f.name for f in dataclasses.fields(cls)]
         clean = {}
         for key, value in values.items():
@@ -130,3 +209,9 @@ class FinetuneConfig:
             lines.append(f"# {f.metadata['help']}")
             lines.append(yaml.safe_dump({f.name: value}, default_flow_style=True, width=200).strip().strip("{}"))
         return "\n".join(lines) + "\n"
+
+
+def _eps_grid(name: str, value: Any) -> tuple[float, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list of budgets (numbers >= 0), got {name}={value!r}.")
+    return tuple(check_float(f"{name}[{i}]", e, low=0.0) for i, e in enumerate(value))

@@ -7,8 +7,8 @@
   item embeddings and three scalars), the same features the RL recommender sees. The embedding part
   is scaled by ``sqrt(dim)`` first, so its coordinates are of order one.
 
-The item tower starts from :class:`~advrec_gym.TransformerEncoder`'s loading (its model reference,
-tokenizer and pooling) and fine-tunes its own copy, so the encoder's cached embeddings never change.
+The item tower starts from :meth:`advrec_gym.TransformerEncoder.load` (its tokenizer and model) and
+its pooling, and fine-tunes its own copy, so the encoder's cached embeddings never change.
 Its identity (model files, pooling, max_length) goes into every checkpoint.
 """
 
@@ -25,16 +25,10 @@ import torch
 from torch import nn
 
 from advrec_gym._validation import check_float, check_int
-from advrec_gym.encoder import DEFAULT_MODEL_NAME, TransformerEncoder, _pool
+from advrec_gym.device import resolve_device
+from advrec_gym.encoder import DEFAULT_MODEL_NAME, TransformerEncoder, pool, tokenize_texts
 from advrec_gym.v0.engine import NUM_SCALARS
 from agents.supervised.freezing import FreezeReport, apply_freeze
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` is cuda when present, else cpu."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def tower_identity(encoder: TransformerEncoder, max_length: int) -> str:
@@ -68,9 +62,8 @@ class ItemTower(nn.Module):
 
     def __init__(self, encoder: TransformerEncoder, max_length: int):
         super().__init__()
-        encoder._load()
-        self.tokenizer = encoder._tokenizer
-        self.transformer = copy.deepcopy(encoder._model).float()
+        self.tokenizer, model = encoder.load()
+        self.transformer = copy.deepcopy(model).float()  # fine-tuned here; the encoder's own copy never changes
         if getattr(self.transformer, "pooler", None) is not None:
             self.transformer.pooler = None  # unused by mean / cls / last pooling: no dead parameters
         self.pooling = encoder.pooling
@@ -82,9 +75,7 @@ class ItemTower(nn.Module):
 
     def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids and attention mask, shape (len(texts), L) with L <= max_length."""
-        tok = self.tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
+        tok = tokenize_texts(self.tokenizer, texts, self.max_length)
         return tok["input_ids"], tok["attention_mask"]
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
@@ -94,7 +85,7 @@ class ItemTower(nn.Module):
     def forward(self, embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Unit item vectors (U, dim) from input embeddings (U, L, hidden) and the attention mask."""
         hidden = self.transformer(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
-        return nn.functional.normalize(_pool(hidden, mask, self.pooling).float(), dim=-1)
+        return nn.functional.normalize(pool(hidden, mask, self.pooling).float(), dim=-1)
 
 
 class UserTower(nn.Module):

@@ -3,14 +3,12 @@ adversarial fine-tuning -> clean and robust test metrics (the Python API behind 
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
+from advrec_gym._io import atomic_write_json
 from advrec_gym.catalogue import Catalogue
+from advrec_gym.device import resolve_device
 from advrec_gym.encoder import TransformerEncoder
-from agents.supervised.adversarial import AdversarialConfig
 from agents.supervised.config import FinetuneConfig
 from agents.supervised.data import (
     ClickData,
@@ -22,7 +20,7 @@ from agents.supervised.data import (
 )
 from agents.supervised.evaluate import evaluate_model
 from agents.supervised.model import TwoTowerClickModel
-from agents.supervised.train import TrainConfig, TrainResult, train
+from agents.supervised.train import TrainResult, train
 
 
 @dataclass
@@ -46,9 +44,10 @@ class FinetuneResult:
 
 def build_catalogue(config: FinetuneConfig) -> Catalogue:
     """The config's catalogue: synthetic (source 'env') or from the MovieLens folder."""
+    encoder = TransformerEncoder(config.encoder, device=config.device, allow_download=config.allow_download)
     if config.source == "movielens":
-        return Catalogue.from_movielens(config.movielens_dir, encoder=config.encoder)
-    return Catalogue.synthetic(config.num_items, config.num_topics, config.catalogue_seed, encoder=config.encoder)
+        return Catalogue.from_movielens(config.movielens_dir, encoder=encoder)
+    return Catalogue.synthetic(config.num_items, config.num_topics, config.catalogue_seed, encoder=encoder)
 
 
 def build_data(config: FinetuneConfig, catalogue: Catalogue) -> ClickData:
@@ -61,7 +60,9 @@ def build_data(config: FinetuneConfig, catalogue: Catalogue) -> ClickData:
 
 def model_from_config(config: FinetuneConfig, catalogue: Catalogue, encoder: TransformerEncoder | None = None):
     """A fresh click model over ``catalogue`` with the config's architecture and freezing."""
-    encoder = encoder or TransformerEncoder(config.encoder, max_length=config.max_length)
+    encoder = encoder or TransformerEncoder(
+        config.encoder, max_length=config.max_length, device=config.device, allow_download=config.allow_download
+    )
     return TwoTowerClickModel.for_catalogue(
         catalogue,
         encoder=encoder,
@@ -75,35 +76,10 @@ def model_from_config(config: FinetuneConfig, catalogue: Catalogue, encoder: Tra
     )
 
 
-def train_config(config: FinetuneConfig) -> TrainConfig:
-    return TrainConfig(
-        optimizer=config.optimizer,
-        lr=config.lr,
-        encoder_lr=config.encoder_lr,
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        weight_decay=config.weight_decay,
-        patience=config.patience,
-        max_grad_norm=config.max_grad_norm,
-        seed=config.seed,
-        progress=config.progress,
-    )
-
-
-def adversarial_config(config: FinetuneConfig) -> AdversarialConfig:
-    return AdversarialConfig(
-        rho=config.rho,
-        attack=config.attack,
-        steps=config.attack_steps,
-        obs_eps=config.obs_eps,
-        obs_norm=config.obs_norm,
-        token_eps=config.token_eps,
-    )
-
-
 def finetune(config: FinetuneConfig | None = None) -> FinetuneResult:
     """Run the whole supervised route for ``config`` (default: the small CPU setting)."""
-    config = config or FinetuneConfig()
+    config = config or FinetuneConfig()  # every setting was checked when the config was made
+    resolve_device(config.device)  # and the device must exist, before any work
     catalogue = build_catalogue(config)
     data = build_data(config, catalogue)
     fractions = (1 - config.val_fraction - config.test_fraction, config.val_fraction, config.test_fraction)
@@ -113,8 +89,8 @@ def finetune(config: FinetuneConfig | None = None) -> FinetuneResult:
         model,
         splits.train,
         splits.validation,
-        train_config(config),
-        adversarial_config(config),
+        config.optimization(),
+        config.adversarial(),
         checkpoint=config.output,
     )
     metrics = evaluate_model(
@@ -127,14 +103,5 @@ def finetune(config: FinetuneConfig | None = None) -> FinetuneResult:
     )
     out = FinetuneResult(model, catalogue, splits, result, metrics)
     if config.metrics_json:
-        write_json(config.metrics_json, {"config": config.to_dict(), **out.summary()})
+        atomic_write_json(config.metrics_json, {"config": config.to_dict(), **out.summary()}, default=float)
     return out
-
-
-def write_json(path: str | os.PathLike, payload: dict) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=float) + "\n")
-    os.replace(tmp, path)

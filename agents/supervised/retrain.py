@@ -26,7 +26,7 @@ from agents.supervised.adversarial import AdversarialConfig
 from agents.supervised.data import ClickData, split_users
 from agents.supervised.model import TwoTowerClickModel
 from agents.supervised.policy import ClickModelPolicy
-from agents.supervised.train import TrainConfig, train
+from agents.supervised.train import OptimizationConfig, train
 
 
 def drifting_catalogues(catalogue: Catalogue, phases: int) -> list[Catalogue]:
@@ -94,7 +94,7 @@ def run_online(
     temperature: float = 1.0,
     num_envs: int = 16,
     block_steps: int = 500,
-    train_config: TrainConfig | None = None,
+    train_config: OptimizationConfig | None = None,
     adversarial: AdversarialConfig | None = None,
     seed: int = 0,
 ) -> OnlineResult:
@@ -126,7 +126,7 @@ def run_online(
     window = check_int("window", window, low=num_envs)
     epsilon = check_float("epsilon", epsilon, low=0.0, high=1.0)
     block_steps = check_int("block_steps", block_steps, low=1)
-    train_config = train_config or TrainConfig(epochs=2, progress=False, seed=seed)
+    train_config = train_config or OptimizationConfig(epochs=2, progress=False, seed=seed)
     rng = np.random.default_rng(seed)
     policy = ClickModelPolicy(model, temperature=temperature, seed=seed)
     n_items = catalogue.num_items

@@ -35,8 +35,9 @@ OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings.
+class OptimizationConfig:
+    """Optimisation settings of :func:`train` (the fine-tuning loop; ``advrec finetune`` fills them from
+    :class:`~agents.supervised.config.FinetuneConfig`, the supervised route's one user-facing config).
 
     Attributes:
         optimizer: ``"adamw"`` or ``"sgd"`` (with momentum).
@@ -119,7 +120,7 @@ class TrainingDiverged(RuntimeError):
         self.result = result
 
 
-def _optimizer(model: TwoTowerClickModel, config: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(model: TwoTowerClickModel, config: OptimizationConfig) -> torch.optim.Optimizer:
     encoder, others = model.trainable_parameters()
     groups = [{"params": others, "lr": config.lr}]
     if encoder:
@@ -137,7 +138,7 @@ def train(
     model: TwoTowerClickModel,
     train_data: ClickData,
     validation_data: ClickData,
-    config: TrainConfig | None = None,
+    config: OptimizationConfig | None = None,
     adversarial: AdversarialConfig | None = None,
     *,
     checkpoint: str | os.PathLike | None = None,
@@ -148,7 +149,7 @@ def train(
         model: the click model (its freezing strategy decides what trains).
         train_data: training examples.
         validation_data: validation examples (both clicks and non-clicks needed for the AUC).
-        config: optimisation settings (default :class:`TrainConfig`).
+        config: optimisation settings (default :class:`OptimizationConfig`).
         adversarial: adversarial examples (default: none, ``rho = 0``).
         checkpoint: write the best weights here at every improvement (and at the end, with the
             starting weights, if no epoch improved on them).
@@ -159,7 +160,7 @@ def train(
     Raises:
         TrainingDiverged: the loss became NaN or infinite (the model holds the last good weights).
     """
-    config = config or TrainConfig()
+    config = config or OptimizationConfig()
     adversarial = adversarial or AdversarialConfig(rho=0.0)
     for name, data in (("train_data", train_data), ("validation_data", validation_data)):
         if len(data) == 0:

@@ -10,19 +10,22 @@ Layout of a run directory::
     tb/recommender, tb/adversary     TensorBoard logs
     evaluation.json                  the final evaluation table
 
+    run.lock                         held while a run uses the folder (:mod:`agents.training.run_lock`)
+
 A checkpoint is written into a temporary directory next to its final name and renamed into place
-(``os.rename`` of a directory is atomic on POSIX), so ``checkpoints/phase-*`` only ever holds complete
-checkpoints: a run killed at any point (``kill -9`` included) resumes from the last one.
+(:func:`advrec_gym._io.atomic_directory`; ``os.rename`` of a directory is atomic on POSIX), so
+``checkpoints/phase-*`` only ever holds complete checkpoints: a run killed at any point (``kill -9``
+included) resumes from the last one. A corrupt ``state.json`` is an error naming the file.
 
 **Trust model.** An SB3 zip holds the weights (``*.pth``, read here with ``torch.load(weights_only=True)``)
 *and* a ``data`` entry with cloudpickled Python objects, which ``PPO.load`` unpickles: loading a zip
 with ``PPO.load`` can execute code, so load only files you wrote. This module never does: it rebuilds
-the models from ``state.json`` (plain JSON) and reads only the weights (``model.set_parameters``).
+the models from ``state.json`` (plain JSON) and reads only the weights (``model.set_parameters``),
+after checking that every tensor has the shape the rebuilt model expects (:func:`check_weights`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from advrec_gym._io import atomic_directory, atomic_write_json, read_json_file
 from agents.training.config import TrainConfig
 
 _PHASE_DIR = re.compile(r"^phase-(\d{4,})$")
@@ -74,23 +78,11 @@ def write_checkpoint(run_dir: str | os.PathLike, phase: int, state: dict[str, An
     Returns the checkpoint's directory. Writes into a temporary directory, flushes it to disk and renames
     it into place, so a reader sees either no checkpoint for this phase or a complete one.
     """
-    root = checkpoint_dir(run_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"phase-{phase:04d}"
-    tmp = root / f".tmp-phase-{phase:04d}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    for name, model in models.items():
-        model.save(tmp / f"{name}.zip")
-    (tmp / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
-    for file in tmp.iterdir():
-        _fsync(file)
-    _fsync(tmp)
-    if final.exists():  # a phase re-run after its checkpoint was deleted by hand: replace it
-        shutil.rmtree(final)
-    os.rename(tmp, final)
-    _fsync(root)
+    final = checkpoint_dir(run_dir) / f"phase-{phase:04d}"
+    with atomic_directory(final) as tmp:
+        for name, model in models.items():
+            model.save(tmp / f"{name}.zip")
+        atomic_write_json(tmp / STATE_FILE, state)
     return final
 
 
@@ -101,7 +93,7 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Checkpoint]:
     if root.is_dir():
         for path in root.iterdir():
             if _PHASE_DIR.match(path.name) and (path / STATE_FILE).is_file() and (path / RECOMMENDER_FILE).is_file():
-                found.append(Checkpoint(path, json.loads((path / STATE_FILE).read_text())))
+                found.append(Checkpoint(path, read_state(path)))
     return sorted(found, key=lambda c: c.phase)
 
 
@@ -120,7 +112,7 @@ def find_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not path.exists():
         raise FileNotFoundError(f"Checkpoint directory not found: {path}")
     if (path / STATE_FILE).is_file() and (path / RECOMMENDER_FILE).is_file():
-        return Checkpoint(path, json.loads((path / STATE_FILE).read_text()))
+        return Checkpoint(path, read_state(path))
     latest = latest_checkpoint(path)
     if latest is None:
         raise FileNotFoundError(
@@ -140,18 +132,47 @@ def prune_checkpoints(run_dir: str | os.PathLike, keep: int) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    _fsync(tmp)
-    os.replace(tmp, path)
+def read_state(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint directory's ``state.json``; a corrupt one is an error naming the file and line."""
+    state = read_json_file(Path(path) / STATE_FILE, what="checkpoint state")
+    if not isinstance(state.get("phase"), int):
+        raise ValueError(f"{Path(path) / STATE_FILE}: not a checkpoint's state (no integer 'phase').")
+    return state
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def check_weights(model: Any, zip_path: str | os.PathLike, what: str) -> None:
+    """Raise a ``ValueError`` unless the SB3 zip's policy weights fit ``model``'s, name for name and shape for shape.
+
+    ``model.set_parameters`` would otherwise stop with torch's raw size-mismatch traceback. Reads the
+    weights only (``torch.load(weights_only=True)`` inside SB3's ``load_from_zip_file``).
+    """
+    import pickle
+    import zipfile
+
+    from stable_baselines3.common.save_util import load_from_zip_file
+
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        _, params, _ = load_from_zip_file(str(zip_path), device="cpu", load_data=False)
+    except pickle.UnpicklingError:
+        raise ValueError(
+            f"{zip_path} was refused: its weights hold Python objects other than tensors, which loading would have "
+            "to execute (a crafted or foreign file; AdvRec's checkpoints never do)."
+        ) from None
+    except (zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
+        raise ValueError(f"{zip_path} is not a readable SB3 checkpoint ({type(exc).__name__}: {exc}).") from None
+    saved = (params or {}).get("policy")
+    if not isinstance(saved, dict):
+        raise ValueError(f"{zip_path}: holds no policy weights; it is not a checkpoint of {what}.")
+    expected = model.policy.state_dict()
+    missing, extra = sorted(set(expected) - set(saved)), sorted(set(saved) - set(expected))
+    shapes = [
+        f"{key}: {tuple(saved[key].shape)} in the checkpoint, {tuple(expected[key].shape)} here"
+        for key in expected
+        if key in saved and tuple(saved[key].shape) != tuple(expected[key].shape)
+    ]
+    if missing or extra or shapes:
+        details = shapes[:3] + [f"missing {k}" for k in missing[:3]] + [f"unexpected {k}" for k in extra[:3]]
+        raise ValueError(
+            f"{zip_path} does not fit {what} this config builds ({'; '.join(details)}). The checkpoint was made "
+            "with another catalogue size, policy or architecture (num_items, policy, net_arch, clean_critic, ...)."
+        )

@@ -13,14 +13,14 @@ from typing import Any
 
 from stable_baselines3 import PPO
 
-from agents.training.checkpoint import Checkpoint, find_checkpoint
+from advrec_gym.device import resolve_device
+from agents.training.checkpoint import Checkpoint, check_weights, find_checkpoint
 from agents.training.config import TrainConfig
 from agents.training.players import (
     adversary_env,
     make_adversary,
     make_recommender,
     recommender_view,
-    resolve_device,
     sb3_env,
 )
 
@@ -45,14 +45,17 @@ def load_players(path: str | os.PathLike, *, device: str = "auto", **overrides: 
 
     Raises:
         FileNotFoundError: no checkpoint at ``path``.
+        ValueError: a bad override, an unavailable device, or weights that do not fit the config's models.
     """
     checkpoint = find_checkpoint(path)
     config = checkpoint.config.replace(device=device, **overrides)
     torch_device = resolve_device(device)
     recommender = make_recommender(config, sb3_env(recommender_view(config)), torch_device)
+    check_weights(recommender, checkpoint.recommender_path, "the recommender")
     recommender.set_parameters(str(checkpoint.recommender_path), device=torch_device)
     adversary = None
     if checkpoint.adversary_path is not None:
         adversary = make_adversary(config, adversary_env(config, recommender), torch_device)
+        check_weights(adversary, checkpoint.adversary_path, "the adversary")
         adversary.set_parameters(str(checkpoint.adversary_path), device=torch_device)
     return LoadedRun(checkpoint, config, recommender, adversary)

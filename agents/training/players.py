@@ -14,22 +14,14 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3 import PPO
-from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import VecMonitor
 
 import advrec_gym  # noqa: F401  (registers the envs)
 from advrec_gym.attacks import AttackerVectorEnv, Budget
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
-from agents.defences import CleanObservationCopy
+from agents.defences import SAPPO, CleanObservationCopy
 from agents.policies import policy_class_and_kwargs
 from agents.training.config import TrainConfig
-
-
-def resolve_device(device: str) -> th.device:
-    """``"auto"``: cuda where present, else cpu; ``"cuda"`` without a GPU is an error that says so."""
-    if device == "cuda" and not th.cuda.is_available():
-        raise ValueError("device='cuda' but torch sees no CUDA GPU; use device='auto' or 'cpu'.")
-    return get_device(device)
 
 
 def budget_of(config: TrainConfig) -> Budget:
@@ -59,7 +51,10 @@ def sb3_env(venv: gym.vector.VectorEnv) -> VecMonitor:
 
 
 def make_recommender(config: TrainConfig, env: Any, device: th.device | str) -> PPO:
-    """The recommender: PPO with the configured policy on ``env`` (an SB3 VecEnv of the recommender's view)."""
+    """The recommender: PPO with the configured policy on ``env`` (an SB3 VecEnv of the recommender's view).
+
+    Defence ``"sa"`` gets :class:`~agents.defences.SAPPO` (a PPO subclass), the others plain PPO.
+    """
     catalogue = env.get_attr("catalogue")[0]
     policy, policy_kwargs = policy_class_and_kwargs(
         config.policy,
@@ -68,20 +63,29 @@ def make_recommender(config: TrainConfig, env: Any, device: th.device | str) -> 
         temperature=config.temperature,
         clean_critic=config.clean_critic,
     )
-    return PPO(
-        policy,
-        env,
-        learning_rate=config.learning_rate,
-        n_steps=config.n_steps,
-        batch_size=config.batch_size,
-        n_epochs=config.n_epochs,
-        gamma=config.gamma,
-        ent_coef=config.ent_coef,
-        policy_kwargs=policy_kwargs,
-        seed=config.seed,
-        device=device,
-        verbose=0,
-    )
+    kwargs: dict[str, Any] = {
+        "learning_rate": config.learning_rate,
+        "n_steps": config.n_steps,
+        "batch_size": config.batch_size,
+        "n_epochs": config.n_epochs,
+        "gamma": config.gamma,
+        "ent_coef": config.ent_coef,
+        "policy_kwargs": policy_kwargs,
+        "seed": config.seed,
+        "device": device,
+        "verbose": 0,
+    }
+    if config.defence == "sa":  # SA-PPO: PPO with the smoothness regulariser in its loss
+        return SAPPO(
+            policy,
+            env,
+            sa_kappa=config.sa_kappa,
+            sa_budget=budget_of(config),
+            sa_embedding_slice=env.get_attr("embedding_slice")[0],
+            sa_steps=config.sa_steps,
+            **kwargs,
+        )
+    return PPO(policy, env, **kwargs)
 
 
 def adversary_env(config: TrainConfig, recommender: PPO, num_envs: int | None = None, *, victim_view=None):

@@ -5,12 +5,18 @@ checkpoint after it, evaluate at the end). A phase is a pure function of the pla
 optimizer states at its start and of its seed (``phase_seed(seed, index)``): SB3's generators, the env
 and the attack are all reseeded when it starts. That is why a run resumed from a checkpoint continues
 exactly as if it had never stopped, with no phase lost or repeated.
+
+A run holds its directory's lock (:mod:`agents.training.run_lock`) while it builds, trains and
+evaluates, so a second run on the same ``output_dir`` is refused instead of mixing its files in. A
+resumed run takes its config from the checkpoint (the weights were trained with it) and refuses a
+``config.json`` that disagrees with it, or weights that do not fit the model the config builds.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,9 +25,11 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger, configure
 from tqdm.auto import tqdm
 
+from advrec_gym._io import atomic_write_json, read_json_file
 from advrec_gym.attacks import LearnedAdversary, evaluate_attack
+from advrec_gym.device import resolve_device
 from advrec_gym.evaluation import evaluate
-from agents.defences import GAME_DEFENCES, SmoothnessRegularizer, attacked_env, training_attacker
+from agents.defences import GAME_DEFENCES, SAPPO, attacked_env, training_attacker
 from agents.training import checkpoint as ckpt
 from agents.training.adversary_fit import fit_adversary_phase
 from agents.training.config import TrainConfig
@@ -32,7 +40,6 @@ from agents.training.players import (
     make_recommender,
     phase_seed,
     recommender_view,
-    resolve_device,
     sb3_env,
 )
 from agents.training.report import (
@@ -42,6 +49,7 @@ from agents.training.report import (
     format_table,
     train_best_response,
 )
+from agents.training.run_lock import RunLock
 
 #: fields a resumed run may change (the rest would not fit the saved weights or the phases already run)
 RESUME_OVERRIDES = ("rounds", "device", "progress_bar", "eval_episodes", "phase_eval_episodes", "eval_attacks")
@@ -82,7 +90,6 @@ class _PhaseCallback(BaseCallback):
     def __init__(self, bar: tqdm, limit: int):
         super().__init__()
         self.bar, self.limit = bar, limit
-        self.regularizer: SmoothnessRegularizer | None = None
         self.clicks = self.attacked = self.steps = self.shown = 0
 
     def _on_rollout_start(self) -> None:
@@ -96,8 +103,6 @@ class _PhaseCallback(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
-        if self.regularizer is not None:
-            self.logger.record("train/sa_kl", self.regularizer.last_kl)
         if self.steps:
             self.logger.record("rollout/ctr", self.clicks / self.steps)
             self.logger.record("rollout/attacked_share", self.attacked / self.steps)
@@ -132,8 +137,15 @@ class Trainer:
 
     Args:
         config: the run's configuration; its ``output_dir`` must not already hold checkpoints
-            (use :meth:`resume` to continue a run).
+            (use :meth:`resume` to continue a run), nor be in use by another run.
         stream: where the evaluation table and messages go (the progress bar uses stderr).
+
+    Raises:
+        agents.training.run_lock.RunLockedError: another run holds ``output_dir``'s lock.
+        FileExistsError: ``output_dir`` already holds a run's checkpoints.
+        ValueError: the device is not available.
+
+    The lock is taken here and given back when :meth:`train` ends (or by :meth:`close`).
 
     Example:
         >>> rows = Trainer(TrainConfig(defence="atla", rounds=2, output_dir="runs/demo")).train()  # doctest: +SKIP
@@ -148,35 +160,38 @@ class Trainer:
         self.config = config
         self.stream = sys.stdout if stream is None else stream
         self.run_dir = Path(config.output_dir)
-        if _checkpoint is None and ckpt.latest_checkpoint(self.run_dir) is not None:
-            raise FileExistsError(
-                f"output_dir {self.run_dir} already holds a run's checkpoints: continue it with "
-                f"`advrec train --resume {self.run_dir}` (Trainer.resume) or choose another output_dir."
-            )
         self.plan = phase_plan(config)
         self.device = resolve_device(config.device)
         self.budget = budget_of(config)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        ckpt.write_json_atomic(self.run_dir / "config.json", config.to_dict())
+        self._lock = RunLock(self.run_dir).acquire()
+        self._release = weakref.finalize(self, self._lock.release)  # also if train() is never called
+        try:
+            if _checkpoint is None and ckpt.latest_checkpoint(self.run_dir) is not None:
+                raise FileExistsError(
+                    f"output_dir {self.run_dir} already holds a run's checkpoints: continue it with "
+                    f"`advrec train --resume {self.run_dir}` (Trainer.resume) or choose another output_dir."
+                )
+            # The players, each on its own env; the recommender's env is replaced every phase.
+            self.recommender = make_recommender(config, sb3_env(recommender_view(config)), self.device)
+            self.adversary = None
+            if config.defence in GAME_DEFENCES:
+                self.adversary = make_adversary(config, adversary_env(config, self.recommender), self.device)
+            self.results: list[dict[str, Any]] = []
+            self.curve: list[dict[str, Any]] = []
+            self.next_phase = 0
+            if _checkpoint is not None:
+                self._load(_checkpoint)  # checks the weights fit before anything is written
+            atomic_write_json(self.run_dir / "config.json", config.to_dict())
+            self.recommender.set_logger(_logger(config, "recommender"))
+            if self.adversary is not None:
+                self.adversary.set_logger(_logger(config, "adversary"))
+        except BaseException:
+            self.close()
+            raise
 
-        # The players, each on its own env; the recommender's env is replaced every phase.
-        self.recommender = make_recommender(config, sb3_env(recommender_view(config)), self.device)
-        self.recommender.set_logger(_logger(config, "recommender"))
-        self.regularizer = None
-        if config.defence == "sa":
-            view = recommender_view(config, num_envs=1)
-            self.regularizer = SmoothnessRegularizer(
-                config.sa_kappa, self.budget, view.unwrapped.embedding_slice, steps=config.sa_steps
-            ).install(self.recommender)
-        self.adversary = None
-        if config.defence in GAME_DEFENCES:
-            self.adversary = make_adversary(config, adversary_env(config, self.recommender), self.device)
-            self.adversary.set_logger(_logger(config, "adversary"))
-        self.results: list[dict[str, Any]] = []
-        self.curve: list[dict[str, Any]] = []
-        self.next_phase = 0
-        if _checkpoint is not None:
-            self._load(_checkpoint)
+    def close(self) -> None:
+        """Give back the run directory's lock (:meth:`train` does when it ends)."""
+        self._lock.release()
 
     # ------------------------------------------------------------------ resume
     @classmethod
@@ -188,8 +203,14 @@ class Trainer:
             stream: as in the constructor.
             **overrides: changes to the saved config, among :data:`RESUME_OVERRIDES` (e.g. more ``rounds``).
 
+        The config is the latest checkpoint's (the one its weights were trained with), with the
+        :data:`RESUME_OVERRIDES` of ``config.json`` and of ``overrides``; ``config.json`` must agree
+        with the checkpoint on every other field.
+
         Raises:
             FileNotFoundError: ``run_dir`` does not exist or holds no run (no ``config.json``).
+            ValueError: an override that a resumed run may not change, a ``config.json`` that
+                disagrees with the checkpoint (edited or swapped), or weights that do not fit.
         """
         run = Path(run_dir)
         if not run.is_dir():
@@ -202,22 +223,27 @@ class Trainer:
                 f"A resumed run keeps its config; only {list(RESUME_OVERRIDES)} may change, got {bad}. "
                 "Start a new run (another --output-dir) to change the others."
             )
-        import json
-
-        config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()), source=f"{run}/config.json")
-        config = config.replace(output_dir=str(run), **overrides)
+        saved = read_json_file(run / "config.json", what="the run's config.json")
         latest = ckpt.latest_checkpoint(run)
-        if latest is None:  # killed before the first phase finished: start over
-            return cls(config, stream=stream, _checkpoint=None)
+        if latest is None:  # killed before the first phase finished: start over with config.json
+            config = TrainConfig.from_dict(saved, source=f"{run}/config.json")
+        else:
+            _check_config_matches(saved, latest, run / "config.json")
+            changeable = {key: saved[key] for key in RESUME_OVERRIDES if key in saved}
+            data = {**latest.state["config"], **changeable, "output_dir": str(run)}
+            config = TrainConfig.from_dict(data, source=f"checkpoint {latest.path}")
+        config = config.replace(output_dir=str(run), **overrides)
         return cls(config, stream=stream, _checkpoint=latest)
 
     def _load(self, checkpoint: ckpt.Checkpoint) -> None:
         state = checkpoint.state
+        ckpt.check_weights(self.recommender, checkpoint.recommender_path, "the recommender")
         self.recommender.set_parameters(str(checkpoint.recommender_path), device=self.device)
         self.recommender.num_timesteps = int(state["timesteps"]["recommender"])
         if self.adversary is not None:
             if checkpoint.adversary_path is None:
                 raise FileNotFoundError(f"Checkpoint {checkpoint.path} has no {ckpt.ADVERSARY_FILE} for this game.")
+            ckpt.check_weights(self.adversary, checkpoint.adversary_path, "the adversary")
             self.adversary.set_parameters(str(checkpoint.adversary_path), device=self.device)
             self.adversary.num_timesteps = int(state["timesteps"]["adversary"])
         self.results = list(state.get("results", []))
@@ -227,25 +253,33 @@ class Trainer:
 
     # ------------------------------------------------------------------ the game
     def train(self, *, evaluate: bool = True) -> list[dict[str, Any]]:
-        """Run the remaining phases, then (``evaluate``) the final evaluation; returns its rows (else ``[]``)."""
-        total = sum(p.steps for p in self.plan)
-        done = sum(p.steps for p in self.plan[: self.next_phase])
-        bar = tqdm(total=total, initial=done, unit="step", disable=not self.config.progress_bar, file=sys.stderr)
+        """Run the remaining phases, then (``evaluate``) the final evaluation; returns its rows (else ``[]``).
+
+        Holds the run directory's lock throughout and gives it back at the end, on success or error.
+        """
+        self._lock.acquire()
         try:
-            for phase in self.plan[self.next_phase :]:
-                bar.set_description(f"{phase.name} ({phase.index + 1}/{len(self.plan)})")
-                started = time.perf_counter()
-                self._run_phase(phase, _PhaseCallback(bar, phase.steps))
-                result = {"phase": phase.index, "round": phase.round, "player": phase.player}
-                result.update(seconds=round(time.perf_counter() - started, 2), **self._phase_eval(phase))
-                self.results.append(result)
-                self._checkpoint(phase)
-                done += phase.steps
-                bar.n = done
-                bar.refresh()
+            total = sum(p.steps for p in self.plan)
+            done = sum(p.steps for p in self.plan[: self.next_phase])
+            bar = tqdm(total=total, initial=done, unit="step", disable=not self.config.progress_bar, file=sys.stderr)
+            try:
+                for phase in self.plan[self.next_phase :]:
+                    bar.set_description(f"{phase.name} ({phase.index + 1}/{len(self.plan)})")
+                    started = time.perf_counter()
+                    self._run_phase(phase, _PhaseCallback(bar, phase.steps))
+                    result = {"phase": phase.index, "round": phase.round, "player": phase.player}
+                    result.update(seconds=round(time.perf_counter() - started, 2), **self._phase_eval(phase))
+                    self.results.append(result)
+                    self._checkpoint(phase)
+                    self.next_phase = phase.index + 1
+                    done += phase.steps
+                    bar.n = done
+                    bar.refresh()
+            finally:
+                bar.close()
+            return self.evaluate() if evaluate else []
         finally:
-            bar.close()
-        return self.evaluate() if evaluate else []
+            self.close()
 
     def _run_phase(self, phase: Phase, callback: BaseCallback) -> None:
         seed = phase_seed(self.config.seed, phase.index)
@@ -262,9 +296,8 @@ class Trainer:
                     seed=seed,
                 )
             venv = attacked_env(recommender_view(self.config), attacker, self.config.train_rho, seed=seed)
-            if self.regularizer is not None:
-                self.regularizer.reseed([seed, 0x5A])
-                callback.regularizer = self.regularizer
+            if isinstance(self.recommender, SAPPO):
+                self.recommender.reseed_regularizer([seed, 0x5A])
             model = self.recommender
             model.set_env(sb3_env(venv), force_reset=True)
             if self.config.curve_every:
@@ -334,7 +367,7 @@ class Trainer:
         }
         ckpt.write_checkpoint(self.run_dir, phase.index, state, models)
         if self.config.curve_every:
-            ckpt.write_json_atomic(self.run_dir / "curve.json", {"config": self.config.to_dict(), "curve": self.curve})
+            atomic_write_json(self.run_dir / "curve.json", {"config": self.config.to_dict(), "curve": self.curve})
         ckpt.prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
 
     # ------------------------------------------------------------------ the end
@@ -359,5 +392,24 @@ class Trainer:
             f"L{config.norm} eps={config.eps:g}; learned = {source}"
         )
         print(format_table(rows, title), file=self.stream)
-        ckpt.write_json_atomic(self.run_dir / "evaluation.json", {"title": title, "rows": rows, "phases": self.results})
+        atomic_write_json(self.run_dir / "evaluation.json", {"title": title, "rows": rows, "phases": self.results})
         return rows
+
+
+def _check_config_matches(saved: dict[str, Any], checkpoint: ckpt.Checkpoint, path: Path) -> None:
+    """Refuse a ``config.json`` that disagrees with the checkpoint's config outside :data:`RESUME_OVERRIDES`."""
+    theirs = checkpoint.state["config"]
+    ignored = {*RESUME_OVERRIDES, "output_dir"}
+    differ = [
+        key for key in sorted(set(saved) | set(theirs)) if key not in ignored and saved.get(key) != theirs.get(key)
+    ]
+    if differ:
+        shown = "; ".join(
+            f"{key}: {saved.get(key, '(absent)')!r} in config.json, {theirs.get(key, '(absent)')!r} in the checkpoint"
+            for key in differ[:5]
+        )
+        raise ValueError(
+            f"{path} does not match the run's latest checkpoint ({checkpoint.path / ckpt.STATE_FILE}), whose weights "
+            f"were trained with the checkpoint's config: {shown}. config.json was edited or swapped; restore it "
+            "(the checkpoint's config is in its state.json) or start a new run in another --output-dir."
+        )

@@ -1,6 +1,6 @@
-"""The robustness leaderboard: protocol, cells, runner, aggregation and report.
+"""The robustness leaderboard: protocol, cells, executors, statistics, aggregation, report and figure.
 
-``advrec leaderboard [--quick] [--workers N] [--out DIR]`` rebuilds it. In Python::
+``advrec leaderboard [--quick] [--workers N] [--executor process|ray] [--out DIR]`` rebuilds it. In Python::
 
     from benchmarks.leaderboard import protocol, run_board, aggregate, write_report
 
@@ -10,9 +10,11 @@
     write_report(data, table, "benchmarks/results/quick", command="...")
 
 Modules: :mod:`.protocol` (the typed grid and its presets), :mod:`.envs` (the env and the seeds),
-:mod:`.entries` (training, loading and attacking each entry; the adapters to the other issues),
-:mod:`.cells` (the units of work), :mod:`.results` (checked result files), :mod:`.runner`,
-:mod:`.aggregate` and :mod:`.report`.
+:mod:`.entries` (training, loading and attacking each entry; the adapters to the other packages),
+:mod:`.cells` (the units of work), :mod:`.scoring` (the one call of the evaluator, per-episode keys),
+:mod:`.results` (checked result files), :mod:`.commits` (code commits, committing cells),
+:mod:`.executors` (process pool or Ray), :mod:`.runner`, :mod:`.stats`, :mod:`.aggregate`,
+:mod:`.report` and :mod:`.figures`.
 """
 
 from benchmarks.leaderboard.aggregate import aggregate

@@ -1,15 +1,18 @@
-"""From per-seed records to the board's table: medians with IQRs, worst case, drop, AUC, cost.
+"""From per-seed records to the board's table: medians with IQRs and CIs, worst case, drop, AUC, ranks.
 
 For each row and mode, every statistic is first computed **per training seed** and only then
-summarised over seeds by its median and interquartile range (25th and 75th percentiles, numpy's
-linear interpolation). Per training seed ``s`` (``R_s(a, e)``: mean evaluation return of the policy
-trained with seed ``s`` under attack ``a`` at budget ``e``, pooled over the evaluation seeds):
+summarised over seeds (:mod:`.stats`: median, IQR, 95% percentile-bootstrap CI of the median over
+training seeds). Per training seed ``s`` (``R_s(a, e)``: mean evaluation return of the policy
+trained with seed ``s`` under attack ``a`` at budget ``e``, over every evaluation episode, the same
+users for every row):
 
 * natural return ``N_s = R_s(none, 0)`` and its CTR;
-* worst case ``W_s(e) = min_a R_s(a, e)`` over the attacks **applicable** to the row: every attack for
-  torch policies; for the others (random, popularity, LinUCB) only the black-box ones (random noise,
-  learned adversary), white-box cells being "n/a". A seed whose applicable cells are not all present
-  gets no worst case (never a minimum over a subset);
+* worst case ``W_s(e) = min_a R_s(a, e)`` over the attacks **scored at** ``e`` (``attack_eps_scales``:
+  e.g. the learned adversary at the main budget only) and **applicable** to the row: every attack
+  for torch policies; for the others (random, popularity, LinUCB) only the black-box ones (random
+  noise, learned adversary), white-box cells being "n/a". A seed whose applicable cells are not all
+  present gets no worst case (never a minimum over a subset). The table says how many attacks each
+  row's worst case is over, per budget;
 * relative drop ``D_s = 1 - W_s(main eps) / N_s``;
 * area under the worst-case return-vs-eps curve, normalised by the largest budget so that it is in
   return units (the mean return over ``[0, eps_max]``; it equals ``N_s`` when no attack hurts)::
@@ -18,41 +21,22 @@ trained with seed ``s`` under attack ``a`` at budget ``e``, pooled over the eval
 
 Training cost: the median over seeds of env steps and wall seconds. Ranking (per mode): ranked rows
 by the median worst case at the main eps, best first (ties: natural return); a row without a worst case
-(cells missing) gets no rank.
+(cells missing) gets no rank. Each ranked row is compared with the one above it by a paired sign-flip
+permutation test over the training seeds both have (:func:`.stats.paired_permutation_test` on
+``W_s(main eps)``); rows not separated at 5% are shown as tied (``rank_shown``, ``tied``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from benchmarks.leaderboard.protocol import NATURAL, WHITE_BOX_ATTACKS, BoardConfig, Row
+from benchmarks.leaderboard.stats import ALPHA, Stat, paired_permutation_test, summarize, tied_ranks
 
 NOT_ATTACKED = "not attacked"
-
-
-@dataclass(frozen=True)
-class Stat:
-    """Median and interquartile range over ``n`` training seeds."""
-
-    median: float
-    q25: float
-    q75: float
-    n: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def summarize(values) -> Stat | None:
-    """Median and IQR of the finite ``values`` (``None`` when there are none)."""
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
-    if v.size == 0:
-        return None
-    q25, med, q75 = np.percentile(v, [25, 50, 75])
-    return Stat(float(med), float(q25), float(q75), int(v.size))
+__all__ = ["NOT_ATTACKED", "Stat", "aggregate", "area_under_curve", "cell_name", "summarize", "worst_over"]
 
 
 def area_under_curve(eps: list[float], values: list[float]) -> float:
@@ -100,7 +84,7 @@ def aggregate(records: list[dict], training: list[dict], config: BoardConfig) ->
     for t in training:
         costs[t["row"]].append(t)
     grid = list(config.eps_grid)
-    main = config.eps_grid[config.eps_scales.index(1.0)]
+    main = config.main_eps_scored
     table = []
     for mode in config.modes:
         for row in config.rows:
@@ -111,6 +95,7 @@ def aggregate(records: list[dict], training: list[dict], config: BoardConfig) ->
 
 def _row_stats(row, mode, config, grid, main, values, ctrs, applicable, costs) -> dict:
     attacks = [a for a in config.attacks if row.applicable(a)]
+    at = {e: [a for a in config.attacks_at(e) if row.applicable(a)] for e in grid}
     per_seed = defaultdict(list)
     complete = True
     for s in config.train_seeds:
@@ -118,14 +103,14 @@ def _row_stats(row, mode, config, grid, main, values, ctrs, applicable, costs) -
         natural = get(NATURAL, 0.0)
         per_seed["natural"].append(natural)
         per_seed["ctr"].append(ctrs.get((row.name, mode, s, NATURAL, 0.0)))
-        cells_present = natural is not None and all(get(a, e) is not None for a in attacks for e in grid)
+        cells_present = natural is not None and all(get(a, e) is not None for e in grid for a in at[e])
         complete &= cells_present
         if not attacks:
             continue
         worst = {}
         for e in grid:
-            vals = [get(a, e) for a in attacks]
-            worst[e] = min(vals) if all(v is not None for v in vals) else None
+            vals = [get(a, e) for a in at[e]]
+            worst[e] = min(vals) if vals and all(v is not None for v in vals) else None
             per_seed[f"worst@{e:g}"].append(worst[e])
         if natural is not None and worst[main] is not None and natural > 0:
             per_seed["drop"].append(1.0 - worst[main] / natural)
@@ -134,7 +119,9 @@ def _row_stats(row, mode, config, grid, main, values, ctrs, applicable, costs) -
     cells = {}
     for a in config.attacks:
         for e in grid:
-            if not row.applicable(a):
+            if e not in config.attack_eps(a):
+                cells[cell_name(a, e)] = "not scored"
+            elif not row.applicable(a):
                 cells[cell_name(a, e)] = "n/a"
             else:
                 found = [values.get((row.name, mode, s, a, float(e))) for s in config.train_seeds]
@@ -148,11 +135,18 @@ def _row_stats(row, mode, config, grid, main, values, ctrs, applicable, costs) -
         "mode": mode,
         "ranked": row.info.ranked,
         "rank": None,
+        "rank_shown": None,
+        "tied": False,
+        "p_vs_above": None,
         "natural": summarize(per_seed["natural"]),
         "ctr": summarize(per_seed["ctr"]),
         "cells": cells,
         "worst": {f"{e:g}": summarize(per_seed[f"worst@{e:g}"]) for e in grid},
         "worst_main": summarize(per_seed[f"worst@{main:g}"]) if attacks else None,
+        "worst_main_per_seed": per_seed[f"worst@{main:g}"] if attacks else [],
+        "attacks_applied": {f"{e:g}": len(at[e]) for e in grid},
+        "attacks_main": f"{len(at[main])}/{len(config.attacks_at(main))}",
+        "attacks_scored": {f"{e:g}": len(config.attacks_at(e)) for e in grid},
         "drop": summarize(per_seed["drop"]),
         "auc": summarize(per_seed["auc"]),
         "worst_over": worst_over(row, config.attacks),
@@ -167,11 +161,23 @@ def _median(values: list[float]) -> float | None:
 
 
 def _rank(rows: list[dict]) -> None:
+    """Rank the contestants by median worst case; test each against the one above it (paired over seeds)."""
+
     def key(t):
         worst = t["worst_main"].median if t["worst_main"] else -np.inf
         natural = t["natural"].median if t["natural"] else -np.inf
         return (-worst, -natural)
 
-    contestants = [t for t in rows if t["ranked"] and t["worst_main"] is not None]
-    for i, t in enumerate(sorted(contestants, key=key), start=1):
-        t["rank"] = i
+    contestants = sorted((t for t in rows if t["ranked"] and t["worst_main"] is not None), key=key)
+    pvalues = [None]
+    for above, t in zip(contestants, contestants[1:], strict=False):
+        pairs = [
+            (a, b)
+            for a, b in zip(above["worst_main_per_seed"], t["worst_main_per_seed"], strict=True)
+            if a is not None and b is not None
+        ]
+        pvalues.append(paired_permutation_test(*zip(*pairs, strict=True)) if pairs else None)
+    for i, (t, p, (shown, tied)) in enumerate(
+        zip(contestants, pvalues, tied_ranks(pvalues, ALPHA), strict=True), start=1
+    ):
+        t.update(rank=i, rank_shown=shown, tied=tied, p_vs_above=None if p is None else round(p, 6))

@@ -9,15 +9,18 @@ from pathlib import Path
 NAME = "leaderboard"
 HELP = (
     "Train and attack every entry of the leaderboard and write leaderboard.csv/.json/.md/.png. "
-    "Finished cells are kept under OUT/runs, so an interrupted run resumes where it stopped."
+    "Finished cells are kept under OUT/cells (small, meant to be committed), so an interrupted run resumes "
+    "where it stopped, also on a fresh clone."
 )
 
 
 def default_out(quick: bool) -> Path:
-    """``benchmarks/results`` (``benchmarks/results/quick`` for ``--quick``) in the repository."""
-    import benchmarks
+    """``benchmarks/results`` (``benchmarks/results/quick`` for ``--quick``) under the current directory.
 
-    root = Path(benchmarks.__file__).resolve().parent / "results"
+    Relative to where the command runs, never to where the package is installed (an installed copy
+    would otherwise write into site-packages); run from the repository root, it is the committed board's folder.
+    """
+    root = Path.cwd() / "benchmarks" / "results"
     return root / "quick" if quick else root
 
 
@@ -26,12 +29,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quick", action="store_true", help="the small board (minutes on 2 cores) instead of the full one"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="processes running cells in parallel (spawn, 1 torch thread each)"
+        "--workers",
+        type=int,
+        default=None,
+        help="cells run at once: processes (spawn, 1 torch thread each; default 1) or Ray tasks in flight "
+        "(default: the cluster's CPUs)",
+    )
+    parser.add_argument(
+        "--executor",
+        default="process",
+        choices=["process", "ray"],
+        help="where cells run: a local process pool, or Ray core tasks (the [ray] extra; joins $RAY_ADDRESS "
+        "when set, else starts a local Ray); OUT must be on storage every node sees",
+    )
+    parser.add_argument(
+        "--env-id", default=None, choices=["AdvRec-v1", "AdvRec-v0"], help="override the board's env id"
+    )
+    parser.add_argument(
+        "--commit-cells",
+        action="store_true",
+        help="git-commit each finished cell file as it lands (batched, see --commit-interval); OUT must be "
+        "under benchmarks/results",
+    )
+    parser.add_argument(
+        "--commit-interval", type=float, default=300.0, help="seconds between two commits of finished cells"
+    )
+    parser.add_argument(
+        "--recompute-other-commits",
+        action="store_true",
+        help="recompute the cells computed at another code commit than this checkout's (a board is computed "
+        "at one commit)",
+    )
+    parser.add_argument(
+        "--allow-mixed-commits",
+        action="store_true",
+        help="write the report even if its cells come from several code commits (flagged at the top)",
     )
     parser.add_argument(
         "--out",
         default=None,
-        help="output folder (default: benchmarks/results, benchmarks/results/quick with --quick, or the --config file path without its suffix)",
+        help="output folder (default: ./benchmarks/results under the current directory, "
+        "./benchmarks/results/quick with --quick, or the --config file path without its suffix)",
     )
     parser.add_argument(
         "--config", default=None, help="a board config file (YAML or JSON, BoardConfig's fields) instead of a preset"
@@ -45,7 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-only", action="store_true", help="compute nothing: rebuild the report from the cells on disk"
     )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True, help="show the progress bars"
+    )
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -53,7 +93,9 @@ def command_line(args: argparse.Namespace) -> str:
     parts = ["advrec", NAME]
     if args.quick:
         parts.append("--quick")
-    if args.workers != 1:
+    if args.executor != "process":
+        parts += ["--executor", args.executor]
+    if args.workers is not None:
         parts += ["--workers", str(args.workers)]
     if args.out is not None:
         parts += ["--out", str(args.out)]
@@ -63,42 +105,49 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--norm", args.norm]
     if args.entries:
         parts += ["--entries", args.entries]
+    if args.env_id:
+        parts += ["--env-id", args.env_id]
     if args.report_only:
         parts.append("--report-only")
     return " ".join(parts)
 
 
 def load_config(path: str | Path):
-    """A :class:`~benchmarks.leaderboard.protocol.BoardConfig` from a YAML or JSON file."""
-    import yaml
-
+    """A :class:`~benchmarks.leaderboard.protocol.BoardConfig` from a YAML or JSON file (errors name the file and line)."""
+    from advrec_gym._io import read_config_file
     from benchmarks.leaderboard.protocol import BoardConfig
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--config {path}: no such file.")
-    with path.open() as f:
-        return BoardConfig.from_dict(yaml.safe_load(f))  # JSON is YAML
+    return BoardConfig.from_dict(read_config_file(path, what="board config"))
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from benchmarks.leaderboard import entries, protocol
     from benchmarks.leaderboard.aggregate import aggregate
-    from benchmarks.leaderboard.report import write_report
+    from benchmarks.leaderboard.report import MixedCommitsError, write_report
     from benchmarks.leaderboard.runner import collect, run_board
 
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got --workers {args.workers}.")
+    if args.commit_interval < 0:
+        raise ValueError(f"--commit-interval must be >= 0 seconds, got --commit-interval {args.commit_interval}.")
+    if args.report_only and (args.commit_cells or args.recompute_other_commits):
+        raise ValueError(
+            "--report-only computes nothing: it takes neither --commit-cells nor --recompute-other-commits."
+        )
     if args.config is not None:
         if args.quick:
             raise ValueError("Give --quick or --config, not both.")
         config = load_config(args.config)
     else:
         preset = protocol.quick if args.quick else protocol.full
-        # the supervised row joins the full board once issue 6 provides its policy (too slow for --quick)
+        # the supervised row joins the full board when its policy is importable (too slow for --quick)
         config = preset(args.norm, include_supervised=entries.supervised_available() and not args.quick)
     if args.entries:
         config = config.with_entries([e.strip() for e in args.entries.split(",") if e.strip()])
+    if args.env_id:
+        config = dataclasses.replace(config, env=dataclasses.replace(config.env, env_id=args.env_id))
     if args.out:
         out = Path(args.out)
     else:
@@ -115,11 +164,26 @@ def run(args: argparse.Namespace) -> int:
             )
             return 1
     else:
-        data, summary = run_board(config, out, workers=args.workers, progress=not args.no_progress)
+        data, summary = run_board(
+            config,
+            out,
+            workers=args.workers,
+            progress=args.progress,
+            executor=args.executor,
+            commit_cells=args.commit_cells,
+            commit_interval_s=args.commit_interval,
+            recompute_other_commits=args.recompute_other_commits,
+        )
         for line in summary.lines():
             print(line)
     table = aggregate(data.records, data.training, config)
-    paths = write_report(data, table, out, command_line(args))
+    try:
+        paths = write_report(data, table, out, command_line(args), allow_mixed_commits=args.allow_mixed_commits)
+    except MixedCommitsError as err:
+        print(f"advrec leaderboard: refusing to write the report. {err}", file=sys.stderr)
+        again = command_line(args).replace(" --report-only", "")
+        print(f"  to recompute the others at this checkout: {again} --recompute-other-commits", file=sys.stderr)
+        return 1
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     if data.missing:
         print(f"advrec leaderboard: {len(data.missing)} cells missing; the board is incomplete.", file=sys.stderr)

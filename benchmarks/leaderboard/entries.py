@@ -68,17 +68,18 @@ def train_row(row: Row, seed: int, config: BoardConfig, workdir: Path) -> TrainO
 
 
 def trainer_config(row: Row, seed: int, config: BoardConfig, workdir: Path):
-    """Issue 4's ``TrainConfig`` for a PPO row: same env, budget and recommender steps for every defence."""
+    """The trainer's ``TrainConfig`` for a PPO row: same env, budget and recommender steps for every defence."""
     from agents.training import TrainConfig
 
     if config.env.random_embedding_dim is not None:
         raise ValueError(
-            "PPO rows need the language-model catalogue (issue 4's trainer builds AdvRec-v0 from num_items, "
+            "PPO rows need the language-model catalogue (the trainer builds the env from num_items, "
             "num_topics and catalogue_seed); set env.random_embedding_dim=None."
         )
     game = row.defence == "atla"
     rounds = config.game_rounds if game else 1
     return TrainConfig(
+        env_id=config.env.env_id,
         num_items=config.env.num_items,
         num_topics=config.env.num_topics,
         catalogue_seed=config.env.catalogue_seed,

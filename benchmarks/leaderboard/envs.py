@@ -1,4 +1,4 @@
-"""The board's environment: which AdvRec-v0 every entry is trained and scored on, and its seeds.
+"""The board's environment: which AdvRec (``AdvRec-v1`` by default) every entry is trained and scored on, and its seeds.
 
 Training and evaluation draw their users from disjoint seed ranges: a vector env reset with seed ``s``
 seeds slot ``i`` with ``s + i``, so training seed ``k`` uses slot seeds ``[1000 k, 1000 k + num_envs)``
@@ -15,10 +15,12 @@ from dataclasses import asdict, dataclass
 import gymnasium as gym
 import numpy as np
 
-import advrec_gym  # noqa: F401  (registers AdvRec-v0)
+import advrec_gym  # noqa: F401  (registers the AdvRec ids)
 from advrec_gym import Catalogue
-from advrec_gym._validation import check_int
+from advrec_gym._validation import check_choice, check_int
 
+#: the env ids a board may name (AdvRec-v0 is frozen: the committed v0 boards name it explicitly)
+ENV_IDS = ("AdvRec-v1", "AdvRec-v0")
 SEED_STRIDE = 1000
 EVAL_SEED_BASE = 1_000_000_000
 MAX_SEED = 1_000_000
@@ -26,18 +28,21 @@ MAX_SEED = 1_000_000
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """The AdvRec-v0 setting of a board.
+    """The env setting of a board.
 
     Attributes:
+        env_id: the registered env, one of :data:`ENV_IDS` (``"AdvRec-v1"``, the default, or the
+            frozen ``"AdvRec-v0"`` that the committed v0 boards name).
         num_items: items in the synthetic catalogue.
         num_topics: topics in the synthetic catalogue.
         catalogue_seed: seed of the synthetic catalogue.
         random_embedding_dim: ``None`` (default) encodes the catalogue's texts with the language
-            model, as ``gym.make("AdvRec-v0")`` does. An int builds a catalogue of random clustered
+            model, as ``gym.make(env_id)`` does. An int builds a catalogue of random clustered
             unit embeddings of that size instead, with no model (for tests and smoke runs only).
-        max_episode_steps: the time limit (AdvRec-v0 registers 100).
+        max_episode_steps: the time limit (both ids register 100).
     """
 
+    env_id: str = "AdvRec-v1"
     num_items: int = 1000
     num_topics: int = 20
     catalogue_seed: int = 0
@@ -45,6 +50,7 @@ class EnvConfig:
     max_episode_steps: int = 100
 
     def __post_init__(self):
+        check_choice("env_id", self.env_id, ENV_IDS)
         check_int("num_items", self.num_items, low=2)
         check_int("num_topics", self.num_topics, low=1, high=self.num_items)
         check_int("catalogue_seed", self.catalogue_seed, low=0)
@@ -84,7 +90,7 @@ def make_vec(env: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:
         kwargs.update(num_items=env.num_items, num_topics=env.num_topics, catalogue_seed=env.catalogue_seed)
     else:
         kwargs["catalogue"] = cat
-    return gym.make_vec("AdvRec-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    return gym.make_vec(env.env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
 
 
 def train_env_seed(seed: int) -> int:

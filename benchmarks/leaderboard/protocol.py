@@ -5,19 +5,22 @@ The grid (../shared/DESIGN.md, "Leaderboard protocol"):
 * **rows**: an entry (random, popularity, LinUCB, PPO with an MLP or an item-embedding head, the
   supervised route's policy) with a defence (none / noise / pgd / atla, ``pgd`` and ``atla`` at a
   mixing ratio ``rho``), plus the oracle as an unranked ceiling;
-* **training seeds**: each row is trained once per training seed (baselines: their own seed);
-* **attacks x eps**: natural (no attack) and every attack at ``main_eps * scale`` for each scale;
+* **training seeds**: each row is trained once per training seed (baselines: their own seed); the
+  training seed is the unit of replication of every statistic (:mod:`.stats`);
+* **attacks x eps**: natural (no attack) and every attack at ``main_eps * scale`` for each scale of
+  ``eps_scales``, or of the attack's own list in ``attack_eps_scales`` (e.g. the costly learned
+  adversary at the main budget only, ``{"learned": [1.0]}``);
 * **evaluation seeds**: every trained policy is scored on the same evaluation users, a fixed number of
   episodes per evaluation seed, disjoint from the training users (see :mod:`.envs`);
 * **modes**: actions sampled from the policy (the primary mode, used for the ranking) and greedy.
 
 White-box attacks (FGSM, PGD-10, critic PGD) need a torch policy; for the other entries those cells
 are "not applicable" and their worst case is over the black-box attacks (random noise, the learned
-adversary) only. The learned adversary is trained afresh against every (row, training seed, eps),
-with ``adversary_steps`` env steps, against the policy acting as in the primary mode; the greedy
-columns are scored under that same adversary.
+adversary) only. The learned adversary is trained afresh against every (row, training seed, eps) it
+is scored at, with ``adversary_steps`` env steps, against the policy acting as in the primary mode;
+the greedy columns are scored under that same adversary.
 
-Presets: :func:`full` (the committed board) and :func:`quick` (``--quick``: a small board in minutes).
+Presets: :func:`full` (the v1 board) and :func:`quick` (``--quick``: a small board in minutes).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ MODES = ("sampled", "greedy")
 NATURAL = "none"
 #: the fields of issue 4's TrainConfig that the board itself sets for every PPO row
 BOARD_TRAINER_FIELDS = (
+    "env_id",
     "num_items",
     "num_topics",
     "catalogue_seed",
@@ -164,14 +168,24 @@ class BoardConfig:
         norm: ``"inf"`` or ``"2"``.
         main_eps: the main budget, in raw embedding units (see :class:`~advrec_gym.attacks.Budget`).
         eps_scales: the budgets scored are ``main_eps * scale``; 1.0 must be among them.
+        attack_eps_scales: per attack, the scales it is scored at instead of ``eps_scales`` (a
+            non-empty subset of them), e.g. ``{"learned": [1.0]}``: a learned best response per
+            (row, training seed) at the main budget only, the white-box and query-only attacks
+            covering the rest of the grid. The worst case at a budget is over the attacks scored there.
         train_seeds: one trained policy per seed and row; the cells' statistics are over these.
         eval_seeds: the evaluation users of every policy (disjoint from training users).
-        episodes: evaluation episodes per evaluation seed.
+        episodes: evaluation episodes per evaluation seed; with ``eval_num_envs`` unset, each is
+            its own slot's first (and only) episode, so every row meets the same users (see
+            :mod:`.scoring`). At most 1,000 then.
         modes: ``"sampled"`` and/or ``"greedy"``; the first is the primary mode (ranking, adversary).
         train_steps: env steps of PPO training (the defences' trainer gets the same budget).
         bandit_steps: env steps of LinUCB's online training.
         adversary_steps: env steps of each learned adversary's training.
-        num_envs: users simulated together (training, evaluation, adversary training).
+        num_envs: users simulated together in training and in the learned adversary's training.
+        eval_num_envs: slots of the evaluation env (``None``: ``episodes``, one episode per slot).
+            Fewer slots run ``(episodes + slot) // eval_num_envs`` episodes each, in sequence: less
+            memory, but a slot's later users are the same for every row only if the env's draws
+            per episode do not depend on the policy (see :mod:`.scoring`).
         game_rounds: rounds of the ``atla`` game (each: ``train_steps / game_rounds`` recommender
             steps, then ``adversary_steps`` adversary steps); the other defences train in one phase.
         trainer_overrides: further fields of issue 4's ``TrainConfig`` for every PPO row (e.g.
@@ -179,7 +193,9 @@ class BoardConfig:
             the defence, rho, the budget, the steps and the seed itself.
         supervised_overrides: fields of issue 6's ``FinetuneConfig`` for the supervised row (e.g.
             ``{"log_steps": 5000, "freeze": "encoder"}``); the board sets the env, the budget and the seed.
-        env: the AdvRec-v0 setting.
+        env: the env setting (``env.env_id``: ``"AdvRec-v1"`` unless the config says otherwise).
+        block_norm: the typical L2 norm of one history block of the observation, to state budgets as
+            a fraction of it in the report (``None``: the board measures it on its natural cells).
     """
 
     name: str
@@ -188,18 +204,21 @@ class BoardConfig:
     norm: str = "inf"
     main_eps: float = 0.01
     eps_scales: tuple[float, ...] = (0.5, 1.0, 2.0)
+    attack_eps_scales: dict = field(default_factory=dict)
     train_seeds: tuple[int, ...] = tuple(range(10))
-    eval_seeds: tuple[int, ...] = (0, 1)
-    episodes: int = 50
+    eval_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    episodes: int = 100
     modes: tuple[str, ...] = MODES
     train_steps: int = 150_000
     bandit_steps: int = 20_000
     adversary_steps: int = 50_000
     num_envs: int = 32
+    eval_num_envs: int | None = None
     game_rounds: int = 2
     trainer_overrides: dict = field(default_factory=dict)
     supervised_overrides: dict = field(default_factory=dict)
     env: EnvConfig = field(default_factory=EnvConfig)
+    block_norm: float | None = None
 
     def __post_init__(self):
         rows = tuple(self.rows)
@@ -217,6 +236,28 @@ class BoardConfig:
         scales = tuple(check_float("eps_scales[]", s, low=0.0, low_open=True) for s in self.eps_scales)
         if 1.0 not in scales or list(scales) != sorted(set(scales)):
             raise ValueError(f"eps_scales must be increasing, unique and contain 1.0, got {self.eps_scales}.")
+        if not isinstance(self.attack_eps_scales, dict):
+            raise TypeError(f"attack_eps_scales must be a dict, got {type(self.attack_eps_scales).__name__}.")
+        per_attack = {}
+        for attack, own in self.attack_eps_scales.items():
+            if attack not in attacks:
+                raise ValueError(
+                    f"attack_eps_scales names {attack!r}, which is not among attacks {list(attacks)}."
+                    + did_you_mean(str(attack), attacks)
+                )
+            own = tuple(float(x) for x in own) if isinstance(own, (list, tuple)) else own
+            if (
+                not isinstance(own, tuple)
+                or not own
+                or any(x not in scales for x in own)
+                or list(own) != sorted(set(own))
+            ):
+                raise ValueError(
+                    f"attack_eps_scales[{attack!r}] must be an increasing non-empty subset of eps_scales "
+                    f"{list(scales)}, got {self.attack_eps_scales[attack]!r}."
+                )
+            per_attack[attack] = list(own)
+        object.__setattr__(self, "attack_eps_scales", per_attack)
         for name in ("train_seeds", "eval_seeds"):
             seeds = tuple(getattr(self, name))
             if not seeds or len(set(seeds)) != len(seeds):
@@ -229,7 +270,7 @@ class BoardConfig:
             raise ValueError(f"modes must be a non-empty tuple of unique modes, got {modes}.")
         for m in modes:
             check_choice("mode", m, MODES)
-        check_int("episodes", self.episodes, low=1)
+        check_int("episodes", self.episodes, low=1, high=SEED_STRIDE if self.eval_num_envs is None else None)
         check_int("train_steps", self.train_steps, low=1)
         check_int("bandit_steps", self.bandit_steps, low=1)
         check_int("adversary_steps", self.adversary_steps, low=1)
@@ -243,6 +284,10 @@ class BoardConfig:
             raise ValueError(f"trainer_overrides may not set {taken}: the board sets them (see BOARD_TRAINER_FIELDS).")
         # Slot seeds are seed * SEED_STRIDE + slot: more slots would overlap the next seed's users.
         check_int("num_envs", self.num_envs, low=1, high=SEED_STRIDE)
+        if self.eval_num_envs is not None:
+            check_int("eval_num_envs", self.eval_num_envs, low=1, high=SEED_STRIDE)
+        if self.block_norm is not None:
+            object.__setattr__(self, "block_norm", check_float("block_norm", self.block_norm, low=0.0, low_open=True))
         if not isinstance(self.env, EnvConfig):
             raise TypeError(f"env must be an EnvConfig, got {type(self.env).__name__}.")
         object.__setattr__(self, "rows", rows)
@@ -254,6 +299,27 @@ class BoardConfig:
     def eps_grid(self) -> tuple[float, ...]:
         """The attacked budgets, increasing (``main_eps * scale``)."""
         return tuple(round(self.main_eps * s, 12) for s in self.eps_scales)
+
+    @property
+    def main_eps_scored(self) -> float:
+        """The main budget as it appears in the grid (``main_eps * 1.0``, rounded like the grid)."""
+        return self.eps_grid[self.eps_scales.index(1.0)]
+
+    def attack_eps(self, attack: str) -> tuple[float, ...]:
+        """The budgets ``attack`` is scored at (its ``attack_eps_scales`` or the whole grid), increasing."""
+        scales = self.attack_eps_scales.get(attack)
+        if scales is None:
+            return self.eps_grid
+        return tuple(e for e, s in zip(self.eps_grid, self.eps_scales, strict=True) if s in scales)
+
+    def attacks_at(self, eps: float) -> tuple[str, ...]:
+        """The attacks scored at budget ``eps`` (one of :attr:`eps_grid`), in config order."""
+        return tuple(a for a in self.attacks if eps in self.attack_eps(a))
+
+    @property
+    def slots(self) -> int:
+        """Slots of the evaluation env (``episodes`` unless ``eval_num_envs`` says otherwise)."""
+        return self.episodes if self.eval_num_envs is None else self.eval_num_envs
 
     @property
     def primary_mode(self) -> str:
@@ -306,10 +372,17 @@ class BoardConfig:
 
 DEFENDED_ROWS = (("none", None), ("noise", None), ("pgd", 0.2), ("pgd", 1.0), ("atla", 0.2), ("atla", 1.0))
 MAIN_EPS = {"inf": 0.01, "2": 0.25}
+#: the protocol's floor for a committed board (DESIGN.md): the report flags a board below it
+MIN_TRAIN_SEEDS, MIN_EVAL_EPISODES = 10, 500
+#: the learned adversary (a best response trained per row and training seed) at the main budget only
+LEARNED_AT_MAIN = {"learned": [1.0]}
 
 
 def full(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
-    """The committed board: every entry and defence, 10 training seeds, the default AdvRec-v0.
+    """The full board: every entry and defence on AdvRec-v1, 10 training seeds, 5 x 100 evaluation episodes.
+
+    The learned adversary is trained against every (row, training seed) at the main budget only; the
+    white-box and random-noise attacks cover the whole grid.
 
     Args:
         norm: ``"inf"`` (main eps 0.01) or ``"2"`` (main eps 0.25, the second track).
@@ -322,7 +395,13 @@ def full(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
     if include_supervised:
         rows.append(Row("supervised"))
     rows.append(Row("oracle"))
-    return BoardConfig(name=f"full-{norm}", rows=tuple(rows), norm=norm, main_eps=MAIN_EPS[norm])
+    return BoardConfig(
+        name=f"full-{norm}",
+        rows=tuple(rows),
+        norm=norm,
+        main_eps=MAIN_EPS[norm],
+        attack_eps_scales=LEARNED_AT_MAIN,
+    )
 
 
 def quick(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
@@ -349,6 +428,7 @@ def quick(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
         rows=tuple(rows),
         norm=norm,
         main_eps=MAIN_EPS[norm],
+        attack_eps_scales=LEARNED_AT_MAIN,
         train_seeds=(0, 1, 2),
         eval_seeds=(0,),
         episodes=32,

@@ -4,28 +4,49 @@ A cell file holds::
 
     {"schema": "advrec-leaderboard-cell/1", "kind": "train" | "eval",
      "spec": {...everything that decides the cell's numbers...}, "spec_hash": sha256(spec),
-     "payload": {...the numbers...}, "provenance": {"commit", "host", "date"},
+     "payload": {...the numbers...},
+     "provenance": {"commit", "dirty", "command", "host", "date", ..., "code_commit"},
      "checksum": sha256 of all of the above}
+
+``code_commit`` is the commit of the code that computed the cell (:func:`.commits.code_commit`), the
+one a board must share across its cells; ``commit`` is ``HEAD`` at the time. Files are compact JSON
+(one line): an eval cell holds every episode's return.
 
 Reading checks, in order: the file parses as JSON (a partial write does not), the schema and kind,
 the checksum (a corrupted or hand-edited file fails), the spec against the one the current config
 asks for (a file from another config is *stale*), and the payload's fields (types, finite numbers).
 Any failure raises :class:`ResultFileError` with the path and the reason; the runner reports it, sets
 the file aside and recomputes the cell. Nothing that fails a check is ever merged into a board.
+Files are written with the project's atomic writer (:func:`advrec_gym._io.atomic_write_bytes`) and
+stamped with its one provenance stamp (:func:`benchmarks.provenance.provenance`).
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import math
 import os
-import platform
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from advrec_gym._io import atomic_write_bytes
+from benchmarks.leaderboard.commits import code_commit
+from benchmarks.provenance import provenance
+
+__all__ = [
+    "KINDS",
+    "SCHEMA",
+    "ResultFileError",
+    "atomic_write_bytes",
+    "canonical",
+    "read_cell",
+    "sha256_file",
+    "sha256_text",
+    "spec_hash",
+    "validate_payload",
+    "write_cell",
+]
 
 SCHEMA = "advrec-leaderboard-cell/1"
 KINDS = ("train", "eval")
@@ -66,34 +87,6 @@ def spec_hash(spec: dict) -> str:
     return sha256_text(canonical(spec))
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
-
-    A reader sees the old file or the whole new one, never a part (the rename is atomic on POSIX).
-    The file gets the permissions of an ordinary new file (``0o666`` less the umask), not the
-    owner-only ones of a temporary file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_cell(path: str | os.PathLike, kind: str, spec: dict, payload: dict) -> None:
     """Validate ``payload`` and write the cell file atomically."""
     if kind not in KINDS:
@@ -105,10 +98,16 @@ def write_cell(path: str | os.PathLike, kind: str, spec: dict, payload: dict) ->
         "spec": spec,
         "spec_hash": spec_hash(spec),
         "payload": payload,
-        "provenance": provenance(),
+        "provenance": {**provenance(), "code_commit": code_commit()},
     }
     doc["checksum"] = sha256_text(canonical(doc))
-    atomic_write_bytes(path, (json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n").encode())
+    atomic_write_bytes(path, (canonical(doc) + "\n").encode())
+
+
+def cell_code_commit(doc: dict) -> str:
+    """The code commit a cell file was computed at (``commit`` for files written before cells recorded it)."""
+    prov = doc.get("provenance") or {}
+    return prov.get("code_commit") or prov.get("commit") or "unknown"
 
 
 def read_cell(path: str | os.PathLike, kind: str, spec: dict) -> dict:
@@ -159,6 +158,14 @@ _RECORD_FIELDS = {
     "ctr": (int, float, type(None)),
     "episodes": int,
     "eval_returns": list,
+    "episode_returns": list,
+}
+_EVAL_FIELDS = {
+    "records": list,
+    "adversary": (dict, type(None)),
+    "wall_s": (int, float),
+    "artifact_sha256": (str, type(None)),
+    "model_commit": str,
 }
 _TRAIN_FIELDS = {
     "env_steps": int,
@@ -176,7 +183,7 @@ def validate_payload(kind: str, payload: Any, path: str | os.PathLike = "<payloa
 
     if not isinstance(payload, dict):
         fail(f"payload is {type(payload).__name__}, expected an object")
-    fields = _TRAIN_FIELDS if kind == "train" else {"records": list, "adversary": (dict, type(None))}
+    fields = _TRAIN_FIELDS if kind == "train" else _EVAL_FIELDS
     for name, types in fields.items():
         if name not in payload:
             fail(f"payload lacks {name!r}")
@@ -186,6 +193,8 @@ def validate_payload(kind: str, payload: Any, path: str | os.PathLike = "<payloa
         if payload["env_steps"] < 0 or not _finite(payload["wall_s"]) or payload["wall_s"] < 0:
             fail("env_steps and wall_s must be finite and >= 0")
         return
+    if not _finite(payload["wall_s"]) or payload["wall_s"] < 0:
+        fail("wall_s must be finite and >= 0")
     if not payload["records"]:
         fail("no records")
     for i, rec in enumerate(payload["records"]):
@@ -195,44 +204,12 @@ def validate_payload(kind: str, payload: Any, path: str | os.PathLike = "<payloa
             if name not in rec or not isinstance(rec[name], types):
                 fail(f"records[{i}][{name!r}] missing or of the wrong type")
         if rec["applicable"]:
-            values = [rec["return_mean"], rec["ctr"], *rec["eval_returns"]]
+            values = [rec["return_mean"], rec["ctr"], *rec["eval_returns"], *rec["episode_returns"]]
             if not all(_finite(v) for v in values) or rec["episodes"] < 1:
                 fail(f"records[{i}] (applicable) needs finite returns, CTR and episodes >= 1")
+            if len(rec["episode_returns"]) != rec["episodes"]:
+                fail(f"records[{i}] has {len(rec['episode_returns'])} episode returns for {rec['episodes']} episodes")
 
 
 def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-# --------------------------------------------------------------------------- provenance
-def git_commit(short: bool = False) -> str:
-    """``HEAD``'s commit (``+dirty`` when tracked files changed), or ``"unknown"`` outside git."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short" if short else "--verify", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
-
-
-def provenance() -> dict:
-    return {
-        "commit": git_commit(),
-        "host": platform.node(),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }

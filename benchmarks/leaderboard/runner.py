@@ -1,37 +1,44 @@
-"""Run a board: train every (row, seed), then score every (row, seed, attack, eps), resuming from disk.
+"""Run a board: train every (row, seed), then score every (row, seed, attack, eps), resuming from its cell files.
 
-Every cell writes its own result file atomically (:mod:`.results`), so an interrupted run loses at
-most the cells in flight: the next run reads each expected file and skips the cell when the file is
-valid for the current config. A file that is partial, corrupt, stale (another config) or malformed
-is reported, renamed to ``<name>.<reason>-<time>`` (kept for inspection) and its cell recomputed; it
-is never merged into the board. ``workers > 1`` runs cells in a process pool with the ``spawn``
-start method and one torch (and BLAS) thread per worker (../shared/DESIGN.md, "Conventions"); as
-always with ``spawn``, a script that calls :func:`run_board` needs an ``if __name__ == "__main__":`` guard.
+Every cell writes its own small file atomically (:mod:`.results`) under ``OUT/cells`` (meant to be
+committed; models go to ``OUT/runs``, which git ignores), so an interrupted run loses at most the
+cells in flight, and the next run, on this machine or on a fresh clone, resumes from the files:
+
+* an **eval cell** whose file is valid for the current config is reused, never recomputed, even
+  when its model's artifact is absent (a model is identified by its train spec and code commit,
+  :mod:`.cells`);
+* a **train cell** is computed when its file is not valid, or when some of its eval cells are to be
+  computed and its artifact is absent or changed: the (row, seed) is retrained from its seeds and
+  spec first (deterministic on one machine; the summary says whether the new artifact's checksum
+  equals the recorded one).
+
+A file that is partial, corrupt, stale (another config) or malformed is reported, renamed to
+``<name>.<reason>-<time>`` (kept for inspection) and its cell recomputed; it is never merged into the
+board. Cells computed at another code commit (:mod:`.commits`) are reused but reported (a board must
+be computed at one commit; ``recompute_other_commits=True`` recomputes them at this one). With
+``commit_cells=True`` every finished cell file is committed as it lands (:class:`.commits.CellCommitter`).
+Cells run on an executor (:mod:`.executors`): this process, a spawn process pool, or Ray.
 """
 
 from __future__ import annotations
 
 import datetime
-import multiprocessing
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from advrec_gym._validation import check_int
 from benchmarks.leaderboard import cells, envs
 from benchmarks.leaderboard.cells import EvalCell, TrainCell
+from benchmarks.leaderboard.commits import CellCommitter, check_commit_target, code_commit
+from benchmarks.leaderboard.executors import make_executor
 from benchmarks.leaderboard.protocol import NATURAL, BoardConfig
-from benchmarks.leaderboard.results import ResultFileError, read_cell, sha256_file
-
-# Threaded BLAS on a shared 2-core machine ran LinUCB's training 6x slower; workers get one thread.
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from benchmarks.leaderboard.results import ResultFileError, cell_code_commit, read_cell, sha256_file
 
 
 @dataclass
@@ -44,6 +51,12 @@ class RunSummary:
     set_aside: list[tuple[str, str, str]] = field(default_factory=list)
     blocked: int = 0
     wall_s: float = 0.0
+    #: (train cell key, whether the new artifact's checksum equals the recorded one) per retraining
+    retrained: list[tuple[str, bool]] = field(default_factory=list)
+    #: the code commits of the reused cells, with how many cells each
+    reused_commits: Counter = field(default_factory=Counter)
+    commit: str = ""
+    git_commits: int = 0
 
     def lines(self, limit: int = 20) -> list[str]:
         """The summary, then up to ``limit`` set-aside files and ``limit`` failures."""
@@ -52,6 +65,21 @@ class RunSummary:
             f"{self.blocked} blocked by a failed training, {len(self.set_aside)} bad files set aside "
             f"({self.wall_s:.1f} s)"
         ]
+        if self.retrained:
+            same = sum(1 for _, s in self.retrained if s)
+            out.append(
+                f"  {len(self.retrained)} models retrained because their artifact was absent (their eval cells "
+                f"were missing); {same} reproduced the recorded artifact checksum, {len(self.retrained) - same} did not"
+            )
+        other = {c: n for c, n in self.reused_commits.items() if c != self.commit}
+        if other:
+            listed = ", ".join(f"{n} at {c[:12]}" for c, n in sorted(other.items()))
+            out.append(
+                f"  WARNING: reused cells computed at other code commits ({listed}; this run: {self.commit[:12]}): "
+                "the report refuses a board of several commits; rerun with --recompute-other-commits"
+            )
+        if self.git_commits:
+            out.append(f"  {self.git_commits} git commits of finished cell files")
         out += [f"  set aside {path}: {reason} ({detail})" for path, reason, detail in self.set_aside[:limit]]
         out += [f"  FAILED {key}: {error}" for key, error in self.failed[:limit]]
         hidden = max(len(self.set_aside) - limit, 0) + max(len(self.failed) - limit, 0)
@@ -67,64 +95,116 @@ class BoardData:
     training: list[dict]
     missing: list[str]
     problems: list[ResultFileError]
-    commits: list[str]
+    #: cells per code commit (train and eval cells), and eval cells per code commit of their model
+    commits: dict[str, int] = field(default_factory=dict)
+    model_commits: dict[str, int] = field(default_factory=dict)
+    #: eval cells that scored an artifact whose checksum differs from the train cell's current one
+    rescored_models: int = 0
+    #: one per eval cell: row, train_seed, attack, eps and its wall seconds (with the adversary's training)
+    eval_costs: list[dict] = field(default_factory=list)
+
+    @property
+    def all_commits(self) -> list[str]:
+        """Every code commit the board's numbers come from (cells and the models they scored)."""
+        return sorted(set(self.commits) | set(self.model_commits))
 
 
 def run_board(
     config: BoardConfig,
     out: str | os.PathLike,
-    workers: int = 1,
+    workers: int | None = 1,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    executor: str = "process",
+    commit_cells: bool = False,
+    commit_interval_s: float = 300.0,
+    recompute_other_commits: bool = False,
 ) -> tuple[BoardData, RunSummary]:
-    """Compute every missing cell of ``config`` under ``out/runs`` and return the board's data.
+    """Compute every missing cell of ``config`` under ``out`` and return the board's data.
 
     Args:
         config: the board.
-        out: the output folder; cell files go to ``out/runs``.
-        workers: processes (1 runs the cells in this process).
+        out: the output folder (``out/cells``: the cell files; ``out/runs``: the models). On a cluster,
+            shared storage that every node sees at the same path.
+        workers: processes (``"process"``; 1 runs the cells in this process) or Ray tasks in flight
+            (``"ray"``; ``None``: the cluster's CPUs).
         progress: show a progress bar per stage.
         log: where messages go (default: stderr, through tqdm so the bar stays intact).
+        executor: ``"process"`` or ``"ray"`` (:mod:`.executors`).
+        commit_cells: ``git commit`` every finished cell file (``out`` must be under ``benchmarks/results``).
+        commit_interval_s: at most one such commit per this many seconds (and one at the end).
+        recompute_other_commits: recompute the cells (and retrain the models) computed at another code
+            commit than this checkout's, so that the board ends up at one commit.
     """
-    workers = check_int("workers", workers, low=1)
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
-    runs = Path(out) / "runs"
-    summary = RunSummary()
+    out = Path(out).resolve()
+    committer = None
+    if commit_cells:
+        root = check_commit_target(out)
+        committer = CellCommitter(root, f"Leaderboard {config.name}: finished cells", commit_interval_s, log)
+    pool = make_executor(executor, workers)
+    summary = RunSummary(commit=code_commit())
     start = time.perf_counter()
     envs.make_vec(config.env, 1).close()  # build (or load) the catalogue once, before any worker does
-
-    train_todo, trained = [], {}
-    for cell in train_cells(config):
-        payload = _valid_train(config, cell, runs, summary, log)
-        if payload is False:
-            train_todo.append(("train", config, cell, runs))
-        else:
-            trained[cell] = payload
-            summary.reused += 1
-    train_todo.sort(key=lambda t: _expected_cost(t[2].row), reverse=True)  # the slowest first: a shorter tail
-    _run(train_todo, workers, "train", progress, summary, log)
-    for cell in train_cells(config):
-        if cell not in trained:
-            payload = _valid_train(config, cell, runs, summary, log, quiet=True)
-            if payload is not False:
-                trained[cell] = payload
-
-    eval_todo = []
-    for cell in eval_cells(config):
-        train_cell = TrainCell(cell.row, cell.seed)
-        if train_cell not in trained:
-            summary.blocked += 1
-            continue
-        path = cells.eval_path(runs, cell)
-        spec = cells.eval_spec(config, cell, trained[train_cell]["artifact_sha256"])
-        if _check(path, "eval", spec, summary, log):
-            summary.reused += 1
-        else:
-            eval_todo.append(("eval", config, cell, runs, trained[train_cell]))
-    eval_todo.sort(key=lambda t: t[2].attack != "learned")  # the slowest cells first
-    _run(eval_todo, workers, "evaluate", progress, summary, log)
+    try:
+        _run_stages(config, out, pool, progress, summary, log, committer, recompute_other_commits)
+    finally:
+        pool.close()
+        if committer is not None:
+            committer.flush()
+            summary.git_commits = committer.commits
     summary.wall_s = time.perf_counter() - start
     return collect(config, out), summary
+
+
+def _run_stages(config, out, pool, progress, summary, log, committer, recompute_other_commits) -> None:
+    current = summary.commit
+
+    def usable(doc: dict | None, *commits: str) -> bool:
+        return doc is not None and not (recompute_other_commits and any(c != current for c in commits))
+
+    train_docs: dict[TrainCell, dict | None] = {}
+    for cell in train_cells(config):
+        doc = _valid(cells.train_path(out, cell), "train", cells.train_spec(config, cell), summary, log)
+        train_docs[cell] = doc if doc is not None and usable(doc, cell_code_commit(doc)) else None
+    eval_todo = []
+    for cell in eval_cells(config):
+        doc = _valid(cells.eval_path(out, cell), "eval", cells.eval_spec(config, cell), summary, log)
+        if doc is not None and usable(doc, cell_code_commit(doc), doc["payload"]["model_commit"]):
+            summary.reused += 1
+            summary.reused_commits[cell_code_commit(doc)] += 1
+        else:
+            eval_todo.append(cell)
+    needs_model = {TrainCell(c.row, c.seed) for c in eval_todo}
+    train_todo, recorded = [], {}
+    for cell, doc in train_docs.items():
+        if doc is None:
+            train_todo.append(cell)
+        elif cell in needs_model and not _artifact_intact(out, doc["payload"]):
+            recorded[cell] = doc["payload"]["artifact_sha256"]
+            train_todo.append(cell)
+            log(
+                f"leaderboard: retraining {cell.key()} (its artifact is absent or changed; some eval cells are missing)"
+            )
+        else:
+            summary.reused += 1
+            summary.reused_commits[cell_code_commit(doc)] += 1
+    train_todo.sort(key=lambda c: _expected_cost(c.row), reverse=True)  # the slowest first: a shorter tail
+    _run([("train", config, c, out) for c in train_todo], pool, "train", progress, summary, log, committer)
+    for cell in train_todo:
+        doc = _valid(cells.train_path(out, cell), "train", cells.train_spec(config, cell), summary, log, quiet=True)
+        train_docs[cell] = doc
+        if doc is not None and cell in recorded:
+            summary.retrained.append((cell.key(), doc["payload"]["artifact_sha256"] == recorded[cell]))
+    tasks = []
+    for cell in eval_todo:
+        doc = train_docs[TrainCell(cell.row, cell.seed)]
+        if doc is None or not _artifact_intact(out, doc["payload"]):
+            summary.blocked += 1
+            continue
+        tasks.append(("eval", config, cell, out, doc["payload"], cell_code_commit(doc)))
+    tasks.sort(key=lambda t: t[2].attack != "learned")  # the slowest cells first
+    _run(tasks, pool, "evaluate", progress, summary, log, committer)
 
 
 def _expected_cost(row) -> int:
@@ -139,94 +219,78 @@ def train_cells(config: BoardConfig) -> list[TrainCell]:
 
 
 def eval_cells(config: BoardConfig) -> list[EvalCell]:
-    """Every (row, seed, attack, eps): natural at eps 0, then each attack at each eps of the grid."""
+    """Every (row, seed, attack, eps): natural at eps 0, then each attack at each of its budgets."""
     out = []
     for row in config.rows:
         for seed in config.train_seeds:
             out.append(EvalCell(row, seed, NATURAL, 0.0))
-            out += [EvalCell(row, seed, a, e) for a in config.attacks for e in config.eps_grid]
+            out += [EvalCell(row, seed, a, e) for a in config.attacks for e in config.attack_eps(a)]
     return out
 
 
 def collect(config: BoardConfig, out: str | os.PathLike) -> BoardData:
-    """Read every expected cell file under ``out/runs``; list the missing and the unusable ones."""
-    runs = Path(out) / "runs"
-    records, training, missing, problems, commits = [], [], [], [], set()
-    shas = {}
+    """Read every expected cell file under ``out/cells`` (no model needed); list the missing and the unusable ones."""
+    out = Path(out)
+    records, training, missing, problems = [], [], [], []
+    commits, model_commits, shas = Counter(), Counter(), {}
     for cell in train_cells(config):
-        path = cells.train_path(runs, cell)
-        try:
-            doc = read_cell(path, "train", cells.train_spec(config, cell))
-            _check_artifact(runs, doc["payload"], path)
-        except FileNotFoundError:
-            missing.append(cell.key())
-            continue
-        except ResultFileError as err:
-            problems.append(err)
+        doc = _read(cells.train_path(out, cell), "train", cells.train_spec(config, cell), cell, missing, problems)
+        if doc is None:
             continue
         shas[cell] = doc["payload"]["artifact_sha256"]
-        commits.add(doc["provenance"]["commit"])
+        commits[cell_code_commit(doc)] += 1
         training.append({**_row_fields(cell.row, cell.seed), **doc["payload"]})
+    rescored, costs = 0, []
     for cell in eval_cells(config):
-        train_cell = TrainCell(cell.row, cell.seed)
-        if train_cell not in shas:
-            missing.append(cell.key())
+        doc = _read(cells.eval_path(out, cell), "eval", cells.eval_spec(config, cell), cell, missing, problems)
+        if doc is None:
             continue
-        path = cells.eval_path(runs, cell)
-        try:
-            doc = read_cell(path, "eval", cells.eval_spec(config, cell, shas[train_cell]))
-        except FileNotFoundError:
-            missing.append(cell.key())
-            continue
-        except ResultFileError as err:
-            problems.append(err)
-            continue
-        commits.add(doc["provenance"]["commit"])
-        for rec in doc["payload"]["records"]:
-            records.append({**_row_fields(cell.row, cell.seed), **rec, "adversary": doc["payload"]["adversary"]})
-    return BoardData(config, records, training, missing, problems, sorted(commits))
+        payload = doc["payload"]
+        commits[cell_code_commit(doc)] += 1
+        model_commits[payload["model_commit"]] += 1
+        current = shas.get(TrainCell(cell.row, cell.seed))
+        if current is not None and payload["artifact_sha256"] not in (None, current):
+            rescored += 1
+        for rec in payload["records"]:
+            records.append({**_row_fields(cell.row, cell.seed), **rec, "adversary": payload["adversary"]})
+        scored = any(r["applicable"] for r in payload["records"])  # an n/a cell costs nothing
+        cost = {"attack": cell.attack, "eps": cell.eps, "scored": scored, "wall_s": payload["wall_s"]}
+        costs.append({**_row_fields(cell.row, cell.seed), **cost})
+    return BoardData(config, records, training, missing, problems, dict(commits), dict(model_commits), rescored, costs)
+
+
+def _read(path: Path, kind: str, spec: dict, cell, missing: list, problems: list) -> dict | None:
+    try:
+        return read_cell(path, kind, spec)
+    except FileNotFoundError:
+        missing.append(cell.key())
+    except ResultFileError as err:
+        problems.append(err)
+    return None
 
 
 def _row_fields(row, seed: int) -> dict:
     return {"row": row.name, "entry": row.entry, "defence": row.defence, "rho": row.rho, "train_seed": seed}
 
 
-def _check_artifact(runs: Path, payload: dict, cell_file: Path) -> None:
+def _artifact_intact(out: Path, payload: dict) -> bool:
+    """Whether the train cell's artifact is on disk with the recorded checksum (trivially, when it has none)."""
     if payload["artifact"] is None:
-        return
-    artifact = runs / payload["artifact"]
-    if not artifact.is_file():
-        raise ResultFileError(cell_file, "invalid", f"its artifact {artifact} is missing")
-    if sha256_file(artifact) != payload["artifact_sha256"]:
-        raise ResultFileError(cell_file, "corrupt", f"its artifact {artifact} changed after training")
+        return True
+    artifact = out / payload["artifact"]
+    return artifact.is_file() and sha256_file(artifact) == payload["artifact_sha256"]
 
 
-def _valid_train(config, cell, runs, summary, log, quiet: bool = False):
-    """The payload of a valid train file whose artifact is intact, else ``False``."""
-    path = cells.train_path(runs, cell)
-    if not _check(path, "train", cells.train_spec(config, cell), summary, log, quiet):
-        return False
-    payload = read_cell(path, "train", cells.train_spec(config, cell))["payload"]
-    try:
-        _check_artifact(runs, payload, path)
-    except ResultFileError as err:
-        if not quiet:
-            _set_aside(err, summary, log)
-        return False
-    return payload
-
-
-def _check(path: Path, kind: str, spec: dict, summary: RunSummary, log, quiet: bool = False) -> bool:
-    """True when ``path`` is a valid result for ``spec``; a bad file is reported and set aside."""
+def _valid(path: Path, kind: str, spec: dict, summary: RunSummary, log, quiet: bool = False) -> dict | None:
+    """The document of a valid cell file for ``spec``, else ``None`` (a bad file is reported and set aside)."""
     if not path.exists():
-        return False
+        return None
     try:
-        read_cell(path, kind, spec)
+        return read_cell(path, kind, spec)
     except ResultFileError as err:
         if not quiet:
             _set_aside(err, summary, log)
-        return False
-    return True
+        return None
 
 
 def _set_aside(err: ResultFileError, summary: RunSummary, log) -> None:
@@ -238,37 +302,26 @@ def _set_aside(err: ResultFileError, summary: RunSummary, log) -> None:
     log(f"leaderboard: {err.reason} result file {err.path} ({err.detail}); set aside as {target.name}, recomputing")
 
 
-def _run(tasks: list[tuple], workers: int, stage: str, progress: bool, summary: RunSummary, log) -> None:
+def _run(tasks: list[tuple], pool, stage: str, progress: bool, summary: RunSummary, log, committer) -> None:
     if not tasks:
         return
     bar = tqdm(total=len(tasks), desc=stage, unit="cell", disable=not progress, dynamic_ncols=True)
+    by_key = {t[2].key(): t for t in tasks}
 
-    def done(result: tuple[str, str | None, float]) -> None:
-        key, error, wall = result
-        if error is None:
-            summary.computed += 1
-        else:
-            summary.failed.append((key, error))
-            log(f"leaderboard: FAILED {key}: {error}")
-        bar.set_postfix_str(f"{key} ({wall:.1f} s)", refresh=False)
-        bar.update()
+    def crashed(task: tuple, exc: BaseException) -> tuple[str, str, float]:
+        return task[2].key(), f"worker died: {type(exc).__name__}: {exc}", 0.0
 
     try:
-        if workers == 1 or len(tasks) == 1:
-            for task in tasks:
-                done(cells.execute(task))
-        else:
-            for name in THREAD_ENV:  # inherited by the spawned workers before they import numpy
-                os.environ.setdefault(name, "1")
-            ctx = multiprocessing.get_context("spawn")
-            # An executor, not a Pool: a worker that dies (e.g. a main script without the
-            # `if __name__ == "__main__":` guard that spawn needs) breaks it loudly instead of hanging.
-            with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=ctx, initializer=cells.init_worker) as pool:
-                futures = {pool.submit(cells.execute, task): task for task in tasks}
-                for future in as_completed(futures):
-                    try:
-                        done(future.result())
-                    except BrokenProcessPool as exc:
-                        done((futures[future][2].key(), f"worker process died: {exc}", 0.0))
+        for key, error, wall in pool.map_unordered(cells.execute, tasks, crashed):
+            if error is None:
+                summary.computed += 1
+                if committer is not None:
+                    kind, _, cell, out = by_key[key][:4]
+                    committer.add(cells.train_path(out, cell) if kind == "train" else cells.eval_path(out, cell))
+            else:
+                summary.failed.append((key, error))
+                log(f"leaderboard: FAILED {key}: {error}")
+            bar.set_postfix_str(f"{key} ({wall:.1f} s)", refresh=False)
+            bar.update()
     finally:
         bar.close()

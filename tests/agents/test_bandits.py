@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import advrec_gym  # noqa: F401  (registers AdvRec-v0)
+from advrec_gym.evaluation import evaluate
 from agents.bandits import NUM_FEATURES, LinUCBPolicy
 from agents.baselines import RandomPolicy
-from agents.evaluation import evaluate
 
 # Three items in 2-d: e0 = (1, 0), e1 = (0, 1), e2 = (0.6, 0.8).
 EMB = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)

@@ -6,9 +6,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from advrec_gym.evaluation import evaluate
 from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
 from agents.baselines import BASELINES, OraclePolicy, PopularityPolicy, RandomPolicy, make_baseline
-from agents.evaluation import evaluate
 
 
 # ---------------------------------------------------------------------------- what each policy picks

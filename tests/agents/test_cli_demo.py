@@ -39,12 +39,16 @@ def test_demo_prints_the_baseline_table(tmp_path, small_catalogue_args, small_ca
             "--num-topics", str(small_catalogue_args["num_topics"])]  # fmt: skip
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    for policy in ("random", "popularity", "oracle"):
+    names = ["random", "popularity", "nearest-neighbour", "nn-filter", "oracle", "planner"]
+    for policy in names:
         assert f"\n{policy}" in out
     rows = json.loads(out_json.read_text())["baselines"]
-    assert [r["policy"] for r in rows] == ["random", "popularity", "oracle"]
+    assert [r["policy"] for r in rows] == names
     by_name = {r["policy"]: r for r in rows}
+    # the ceilings read the hidden state: both beat random; the planner keeps its users longer
     assert by_name["oracle"]["return_mean"] > by_name["random"]["return_mean"]
+    assert by_name["planner"]["length_mean"] > by_name["oracle"]["length_mean"]
+    assert 0.0 <= by_name["oracle"]["low_quality_clicked"] <= 1.0
 
 
 def test_demo_refuses_an_existing_output_dir(tmp_path, capsys):

@@ -19,7 +19,7 @@ MOVIELENS_FLAGS = [
     "--num-envs", "4", "--n-steps", "32", "--batch-size", "64", "--net-arch", "32", "--attacker-net-arch", "16",
     "--attacker-n-steps", "32", "--rounds", "1", "--recommender-steps", "128", "--attacker-steps", "64",
     "--pgd-steps", "2", "--eval-episodes", "4", "--phase-eval-episodes", "0", "--attacker-fit-epochs", "2",
-    "--attacker-fit-states", "64", "--device", "cpu", "--no-progress-bar", "--no-tensorboard",
+    "--attacker-fit-states", "64", "--device", "cpu", "--no-progress", "--no-tensorboard",
 ]  # fmt: skip
 
 
@@ -89,6 +89,7 @@ def test_a_malformed_file_names_file_and_line(tmp_path, cache_env, capsys):
     )
 
 
+@pytest.mark.slow
 def test_demo_with_movielens_evaluates_the_references_on_held_out_users(cache_env, capsys):
     assert cli.main(["demo", "--movielens", str(MINI), "--no-game", "--episodes", "4", "--num-envs", "2"]) == 0
     out = capsys.readouterr().out

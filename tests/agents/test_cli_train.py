@@ -18,7 +18,7 @@ TINY_FLAGS = [
     "--net-arch", "32", "--attacker-net-arch", "16", "--attacker-n-steps", "32", "--rounds", "1",
     "--recommender-steps", "128", "--attacker-steps", "64", "--pgd-steps", "2", "--eval-episodes", "4",
     "--phase-eval-episodes", "0", "--attacker-fit-epochs", "2", "--attacker-fit-states", "64", "--device", "cpu",
-    "--no-progress-bar", "--no-tensorboard",
+    "--no-progress", "--no-tensorboard",
 ]  # fmt: skip
 
 
@@ -54,7 +54,7 @@ def test_flags_override_the_config_file_which_overrides_the_defaults(tmp_path):
     path = tmp_path / "game.yaml"
     path.write_text("defence: pgd\nrho: 0.5\nrounds: 3\n")
     args = parser_for(train_command).parse_args(
-        ["--config", str(path), "--rounds", "4", "--net-arch", "32", "16", "--no-progress-bar", "--rho", "none"]
+        ["--config", str(path), "--rounds", "4", "--net-arch", "32", "16", "--no-progress", "--rho", "none"]
     )
     config = train_command.config_from_args(args)
     assert (config.defence, config.rounds, config.net_arch, config.progress_bar) == ("pgd", 4, [32, 16], False)
@@ -117,3 +117,14 @@ def test_train_then_evaluate_from_the_command_line(tmp_path, small_catalogue, sm
         assert row["eps"] == 0.01 and 0.0 <= row["success_rate"] <= 1.0 and row["mean_norm"] <= 0.01 + 1e-6
     with pytest.raises(ValueError, match="Did you mean 'pgd'"):
         evaluate_command.run(parser_for(evaluate_command).parse_args([str(run_dir), "--attack", "pdg"]))
+
+    # a checkpoint folder copied out of its run: the JSON goes into that folder, not two folders up
+    import shutil
+
+    bare = shutil.copytree(run_dir / "checkpoints" / "phase-0001", tmp_path / "shared" / "phase-0001")
+    args = parser_for(evaluate_command).parse_args([str(bare), "--attack", "random", "--episodes", "2"])
+    assert evaluate_command.run(args) == 0
+    assert [p.name for p in bare.glob("eval-*.json")] == ["eval-random-Linf-0.02.json"]
+    assert list(tmp_path.glob("eval-*.json")) == [] and list((tmp_path / "shared").glob("eval-*.json")) == []
+    # ... and for a run directory, into the run directory
+    assert evaluate_command.json_folder(run_dir / "checkpoints" / "phase-0001") == run_dir

@@ -10,9 +10,9 @@ from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import get_device
 
+from advrec_gym.evaluation import evaluate
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.baselines import make_baseline
-from agents.evaluation import evaluate
 from agents.policies import (
     CleanCriticItemEmbeddingPolicy,
     CleanCriticMlpPolicy,
@@ -142,6 +142,7 @@ def test_unknown_policy_name_suggests_the_right_one():
         policy_class_and_kwargs("item_embeding", np.eye(3, dtype=np.float32))
 
 
+@pytest.mark.slow
 def test_device_auto_is_cuda_where_present(small_catalogue):
     venv = gym.make_vec("AdvRec-v0", num_envs=2, vectorization_mode="vector_entry_point", catalogue=small_catalogue)
     cls, kwargs = policy_class_and_kwargs("item_embedding", small_catalogue.embeddings, net_arch=[8])

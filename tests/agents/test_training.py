@@ -169,7 +169,7 @@ def test_defences_train_on_attacked_observations(
     scalars = tensorboard_scalars(trainer.run_dir / "tb" / "recommender")
     if defence == "sa":  # clean observations, and the regulariser's KL in the loss
         assert all(v == 0.0 for v in scalars["rollout/attacked_share"])
-        kl = scalars["train/sa_kl"][1:]  # logged at each rollout's end: the first is before any update
+        kl = scalars["train/sa_kl"]  # logged by SAPPO.train after each update
         assert kl and all(v >= 0.0 for v in kl) and max(kl) > 0.0
     else:
         assert all(0.2 < v < 0.8 for v in scalars["rollout/attacked_share"])  # rho = 0.5 of the steps attacked
@@ -224,11 +224,19 @@ def test_resume_after_kill_9_matches_the_uninterrupted_run(full_run, tmp_path, s
     deadline = time.monotonic() + 300
     while latest_checkpoint(run_dir) is None and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)  # mid-phase (or later): no chance to clean up
+    running = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)  # mid-phase: no chance to clean up
     proc.wait()
+    assert running and proc.returncode == -signal.SIGKILL, "the run must be killed, not finish on its own"
     done = latest_checkpoint(run_dir)
-    assert done is not None and done.phase < 4
-    resumed = Trainer.resume(str(run_dir))
+    assert done is not None, "killed before its first checkpoint: nothing to resume"
+    # phases were left to run, so the resume below continues a real interruption
+    assert done.phase < len(phase_plan(config)) - 1, done.phase
+    assert (run_dir / "run.lock").exists()  # the killed run could not give its lock back ...
+    from agents.training.run_lock import StaleLockWarning
+
+    with pytest.warns(StaleLockWarning, match=f"process {proc.pid}"):
+        resumed = Trainer.resume(str(run_dir))  # ... and the dead process's lock does not stop the resume
     assert resumed.next_phase == done.phase + 1
     resumed.train()
     assert_same_parameters(parameters(resumed.recommender), parameters(trainer.recommender))
@@ -277,6 +285,82 @@ def test_the_white_box_warm_start_makes_the_adversary_an_attack(full_run):
     assert success() > untrained + 0.5, (untrained, success())
     assert log_prob < -1.0  # the clean greedy action became unlikely (log 1/60 = -4.1 is uniform)
     assert_same_parameters(parameters(recommender), before)  # the victim is untouched
+
+
+# ---------------------------------------------------------------------- resume checks
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, small_catalogue, small_catalogue_cache_dir):
+    """One clean recommender phase, checkpointed (no evaluation): a run to resume or tamper with."""
+    th.set_num_threads(1)
+    run_dir = tmp_path_factory.mktemp("short") / "run"
+    config = tiny_config(
+        run_dir, small_catalogue_cache_dir, defence="none", rounds=1, recommender_steps=128,
+        eval_attacks=[], phase_eval_episodes=0,
+    )  # fmt: skip
+    Trainer(config).train(evaluate=False)
+    return run_dir
+
+
+def _copy(run_dir, tmp_path):
+    import shutil
+
+    return shutil.copytree(run_dir, tmp_path / "copy")
+
+
+def _edit_json(path, **changes):
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.slow
+def test_resume_refuses_an_edited_or_swapped_config_json(short_run, tmp_path):
+    run = _copy(short_run, tmp_path)
+    _edit_json(run / "config.json", defence="atla", attacker_steps=64)  # what an "atla" run's file would say
+    with pytest.raises(ValueError) as info:
+        Trainer.resume(str(run))
+    message = str(info.value)
+    assert f"{run / 'config.json'} does not match the run's latest checkpoint" in message
+    assert "defence: 'atla' in config.json, 'none' in the checkpoint" in message
+    assert "attacker_steps: 64 in config.json, 128 in the checkpoint" in message
+    assert not (run / "run.lock").exists()  # refused before taking the folder
+
+
+@pytest.mark.slow
+def test_resume_takes_the_checkpoints_config_and_the_changes_a_resume_may_make(short_run, tmp_path):
+    run = _copy(short_run, tmp_path)
+    _edit_json(run / "config.json", rounds=2, eval_episodes=3)  # a resume that extended the run, then stopped
+    resumed = Trainer.resume(str(run))
+    try:
+        assert (resumed.config.rounds, resumed.config.eval_episodes, resumed.config.defence) == (2, 3, "none")
+        assert resumed.next_phase == 1 and len(resumed.plan) == 2
+    finally:
+        resumed.close()
+
+
+@pytest.mark.slow
+def test_resume_with_weights_of_another_catalogue_is_a_clear_error(short_run, tmp_path):
+    run = _copy(short_run, tmp_path)
+    _edit_json(run / "config.json", num_items=30)  # config.json and state.json agree, the weights do not
+    state = run / "checkpoints" / "phase-0000" / "state.json"
+    doc = json.loads(state.read_text())
+    doc["config"]["num_items"] = 30
+    state.write_text(json.dumps(doc))
+    with pytest.raises(ValueError) as info:
+        Trainer.resume(str(run))
+    message = str(info.value)
+    assert "recommender.zip does not fit the recommender this config builds" in message
+    assert "(60,) in the checkpoint, (30,) here" in message and "num_items" in message
+    assert not (run / "run.lock").exists()
+
+
+def test_a_corrupt_state_json_names_the_file_and_line(tmp_path):
+    d = tmp_path / "checkpoints" / "phase-0000"
+    d.mkdir(parents=True)
+    (d / "recommender.zip").write_bytes(b"")
+    (d / "state.json").write_text('{"phase": 0,\n "config": {"num_items": 60,,}}')
+    with pytest.raises(ValueError, match=rf"{d / 'state.json'}, line 2, column \d+: not valid JSON"):
+        latest_checkpoint(tmp_path)
 
 
 # ---------------------------------------------------------------------- errors

@@ -11,13 +11,13 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 
 from advrec_gym.attacks import (
     FGSM,
-    AttackReport,
     Budget,
     RandomNoise,
     action_changed,
     attack_success_rate,
     evaluate_attack,
 )
+from advrec_gym.evaluation import EvalReport
 from advrec_gym.v0 import AdvRecVectorEnv
 
 EPS = Budget(0.05, "inf")
@@ -64,7 +64,7 @@ def test_evaluate_attack_reports_return_ctr_success_and_norm(tiny_catalogue, vic
         return evaluate_attack(venv, victim, attacker, episodes=12, seed=0, **kwargs)
 
     natural = run(None)
-    assert isinstance(natural, AttackReport) and len(natural.returns) == 12
+    assert isinstance(natural, EvalReport) and len(natural.returns) == 12
     assert natural.attacked_steps == 0 and natural.success_rate == 0.0 and natural.mean_norm == 0.0
     assert natural.ctr == pytest.approx(natural.clicks.sum() / natural.lengths.sum())
     assert natural.returns.sum() == natural.clicks.sum()  # click reward: the return counts the clicks

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from gymnasium import registry
 from stable_baselines3 import PPO
 
 import agents.training.adversary_fit as adversary_fit
@@ -19,7 +20,9 @@ from benchmarks.leaderboard.protocol import BoardConfig, Row
 
 pytestmark = pytest.mark.slow
 
-TINY_ENV = EnvConfig(num_items=12, num_topics=3, random_embedding_dim=8, max_episode_steps=20)
+# the board's default env once it is registered, the frozen v0 before
+ENV_ID = "AdvRec-v1" if "AdvRec-v1" in registry else "AdvRec-v0"
+TINY_ENV = EnvConfig(env_id=ENV_ID, num_items=12, num_topics=3, random_embedding_dim=8, max_episode_steps=20)
 CONFIG = BoardConfig(
     name="adversary",
     rows=(Row("random"), Row("ppo-mlp")),
@@ -96,7 +99,7 @@ def test_a_black_box_victim_gets_ppo_alone(monkeypatch):
 
 def test_the_warm_start_settings_are_part_of_a_learned_cell_spec():
     cell = EvalCell(Row("ppo-mlp"), 0, "learned", 0.05)
-    spec = cells.eval_spec(CONFIG, cell, artifact_sha256="x")
+    spec = cells.eval_spec(CONFIG, cell)
     assert spec["adversary_warm_start"] == {"attacker_fit_epochs": 20, "attacker_fit_states": 256}
-    natural = cells.eval_spec(CONFIG, EvalCell(Row("ppo-mlp"), 0, "natural", 0.0), artifact_sha256="x")
+    natural = cells.eval_spec(CONFIG, EvalCell(Row("ppo-mlp"), 0, "natural", 0.0))
     assert "adversary_warm_start" not in natural  # only the learned cells are recomputed when it changes

@@ -1,4 +1,4 @@
-"""A tiny board end to end: every column, resume without recomputation, bad files detected, the CLI, workers."""
+"""A tiny board end to end: every column, resume (also on a fresh clone), bad files detected, the CLI, workers."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ import csv
 import json
 import shutil
 
+import numpy as np
 import pytest
+from gymnasium import registry
 
 from benchmarks.leaderboard import cells, command, runner
 from benchmarks.leaderboard.aggregate import aggregate
 from benchmarks.leaderboard.envs import EnvConfig
 from benchmarks.leaderboard.protocol import BoardConfig, Row
-from benchmarks.leaderboard.report import table_columns, write_report
+from benchmarks.leaderboard.report import MixedCommitsError, table_columns, write_report
 
 pytestmark = pytest.mark.slow
 
-TINY_ENV = EnvConfig(num_items=12, num_topics=3, random_embedding_dim=8, max_episode_steps=20)
+# the board's default env once it is registered, the frozen v0 before
+ENV_ID = "AdvRec-v1" if "AdvRec-v1" in registry else "AdvRec-v0"
+TINY_ENV = EnvConfig(env_id=ENV_ID, num_items=12, num_topics=3, random_embedding_dim=8, max_episode_steps=20)
 BASELINES = BoardConfig(
     name="tiny",
     rows=(Row("random"), Row("linucb"), Row("oracle")),
@@ -57,16 +61,26 @@ def test_the_board_runs_and_its_table_has_every_column(board):
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == table_columns(BASELINES)
     for name in ("random@0.05", "random@0.1", "fgsm@0.05", "learned@0.1", "worst@0.1", "drop", "auc"):
-        assert f"{name}_median" in rows[0]
+        assert f"{name}_median" in rows[0] and f"{name}_ci_low" in rows[0]
     assert len(rows) == 3 * 2  # rows x modes
+    optional = ("rank", "rank_shown", "p_vs_above", "rho", "train_env_steps", "train_wall_s")
     for r in rows:  # a complete board: every cell is a number or n/a, none empty
-        assert all(v != "" for k, v in r.items() if k not in ("rank", "rho", "train_env_steps", "train_wall_s")), r
+        assert all(v != "" for k, v in r.items() if k not in optional), r
     md = paths["md"].read_text()
-    assert "| rank | entry | defence | natural | CTR | random | fgsm | learned | worst | drop | AUC |" in md
+    head = "| rank | entry | defence | natural | CTR | random | fgsm | learned | worst | IQR | p vs above | attacks |"
+    assert head in md and "| 2/3 |" in md  # random noise and the learned adversary of 3 attacks
     assert "commit `" in md and "pytest tiny board" in md
     doc = json.loads(paths["json"].read_text())
-    # one record per (row, training seed, attack, eps, mode): 42 eval cells x 2 modes
+    # one record per (row, training seed, attack, eps, mode): 42 eval cells x 2 modes; the per-episode
+    # returns stay in the cell files
     assert len(doc["records"]) == NUM_EVAL_CELLS * 2 and len(doc["training"]) == 6
+    assert "episode_returns" not in doc["records"][0] and list(doc["cell_commits"].values()) == [NUM_CELLS]
+    # measured cost: LinUCB's 2 trainings; the learned adversary against random and LinUCB (2 seeds x 2
+    # eps); natural for 3 rows x 2 seeds plus random noise for 2 rows x 2 x 2 (fgsm and the oracle: n/a)
+    cost = doc["compute"]
+    assert cost["train (trained entries)"]["cells"] == 2
+    assert cost["eval (learned adversary, with its training)"]["cells"] == 8
+    assert cost["eval (the other cells)"]["cells"] == 6 + 8 and cost["eval (the other cells)"]["worker_s"] > 0
     assert doc["stamp"]["command"] == "pytest tiny board" and doc["stamp"]["machine"]
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # anyone can recompute the table from the JSON's records
@@ -116,7 +130,7 @@ def test_resume_skips_finished_cells(board, tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     _, summary = runner.run_board(BASELINES, out, progress=False, log=_quiet)
     assert calls == [] and summary.reused == NUM_CELLS and summary.computed == 0
-    (out / "runs/eval/linucb/seed-1/learned@0.1.json").unlink()
+    (out / "cells/eval/linucb/seed-1/learned@0.1.json").unlink()
     data, summary = runner.run_board(BASELINES, out, progress=False, log=_quiet)
     assert calls == ["eval linucb seed=1 learned@0.1"] and summary.computed == 1
     assert not data.missing and len(data.records) == NUM_EVAL_CELLS * 2
@@ -124,10 +138,10 @@ def test_resume_skips_finished_cells(board, tmp_path, monkeypatch):
 
 def test_a_partial_or_corrupt_file_is_detected_and_recomputed(board, tmp_path, monkeypatch):
     out = _copy(board, tmp_path)
-    partial = out / "runs/eval/random/seed-0/random@0.05.json"
+    partial = out / "cells/eval/random/seed-0/random@0.05.json"
     partial.write_text(partial.read_text()[:100])
-    edited = out / "runs/eval/linucb/seed-0/none@0.json"
-    edited.write_text(edited.read_text().replace('"episodes": 4', '"episodes": 5', 1))
+    edited = out / "cells/eval/linucb/seed-0/none@0.json"
+    edited.write_text(edited.read_text().replace('"episodes":4', '"episodes":5', 1))
     # reading the board as it is: both files are reported, neither is merged
     data = runner.collect(BASELINES, out)
     assert sorted((p.path.name, p.reason) for p in data.problems) == [
@@ -144,13 +158,94 @@ def test_a_partial_or_corrupt_file_is_detected_and_recomputed(board, tmp_path, m
     assert len(list(partial.parent.glob("random@0.05.json.partial-*"))) == 1
 
 
-def test_a_changed_policy_artifact_invalidates_its_training(board, tmp_path, monkeypatch):
+def test_a_changed_artifact_is_retrained_only_when_one_of_its_cells_is_missing(board, tmp_path, monkeypatch):
     out = _copy(board, tmp_path)
     artifact = out / "runs/models/linucb/seed-0/bandit.npz"
     artifact.write_bytes(artifact.read_bytes()[:-7] + b"garbage")
     calls = _counting(monkeypatch)
     _, summary = runner.run_board(BASELINES, out, progress=False, log=_quiet)
-    assert ("corrupt" in [r for _, r, _ in summary.set_aside]) and calls[0] == "train linucb seed=0"
+    assert calls == [] and summary.reused == NUM_CELLS  # every eval cell of it is valid: nothing to redo
+    (out / "cells/eval/linucb/seed-0/random@0.1.json").unlink()
+    _, summary = runner.run_board(BASELINES, out, progress=False, log=_quiet)
+    assert calls == ["train linucb seed=0", "eval linucb seed=0 random@0.1"]
+    # seeded training on the same machine reproduces the recorded artifact bit for bit
+    assert summary.retrained == [("train linucb seed=0", True)]
+
+
+def _records_by_cell(data) -> dict:
+    return {(r["row"], r["train_seed"], r["attack"], r["eps"], r["mode"]): r for r in data.records}
+
+
+def test_a_fresh_clone_resumes_from_the_committed_cells_alone(board, tmp_path, monkeypatch):
+    # only what is committed: the cell files, no models (runs/ is ignored by git)
+    clone = tmp_path / "clone"
+    shutil.copytree(board[0] / "cells", clone / "cells")
+    calls = _counting(monkeypatch)
+    data, summary = runner.run_board(BASELINES, clone, progress=False, log=_quiet)
+    assert calls == [] and summary.reused == NUM_CELLS and not data.missing  # valid eval cells need no model
+    # a missing eval cell whose model is absent: its (row, seed) is retrained from its seeds and spec first
+    (clone / "cells/eval/linucb/seed-1/random@0.05.json").unlink()
+    data, summary = runner.run_board(BASELINES, clone, progress=False, log=_quiet)
+    assert calls == ["train linucb seed=1", "eval linucb seed=1 random@0.05"]
+    assert summary.retrained == [("train linucb seed=1", True)]
+    # the same model by spec and code commit: the recomputed cell has the first run's numbers exactly
+    assert _records_by_cell(data) == _records_by_cell(board[1])
+
+
+def test_cells_keep_every_episode_in_key_order(board):
+    _, data, _, _, _ = board
+    for r in data.records:
+        if not r["applicable"]:
+            assert r["episode_returns"] == []
+            continue
+        returns = np.asarray(r["episode_returns"], dtype=float)
+        # 1 evaluation seed x 4 episodes, one per slot; their mean is the cell's return
+        assert returns.size == r["episodes"] == 4 and returns.mean() == pytest.approx(r["return_mean"], abs=1e-6)
+        if r["attack"] == "none":  # the clean history blocks' scale: norms of averages of unit vectors
+            assert r["block_dim"] == 8 and all(0.0 < x <= 1.0 + 1e-6 for x in r["block_norms"])
+    by = _records_by_cell(data)
+    # random ignores its observation and replays its draws under every attack: the same users give the
+    # same returns episode by episode (the pairing rows rely on)
+    for mode in ("sampled", "greedy"):
+        natural = by[("random", 0, "none", 0.0, mode)]["episode_returns"]
+        assert by[("random", 0, "learned", 0.1, mode)]["episode_returns"] == natural
+
+
+def _restamp(path, code_commit: str) -> None:
+    """Rewrite a cell file as if it had been computed at ``code_commit`` (with a valid checksum)."""
+    from benchmarks.leaderboard.results import canonical, sha256_text
+
+    doc = json.loads(path.read_text())
+    doc["provenance"]["code_commit"] = code_commit
+    body = {k: v for k, v in doc.items() if k != "checksum"}
+    doc["checksum"] = sha256_text(canonical(body))
+    path.write_text(canonical(doc))
+
+
+def test_a_board_of_two_commits_is_refused_and_recomputed_at_one(board, tmp_path, monkeypatch, capsys):
+    out = _copy(board, tmp_path)
+    other = out / "cells/eval/random/seed-1/fgsm@0.05.json"
+    _restamp(other, "0" * 40)
+    data = runner.collect(BASELINES, out)
+    assert sorted(data.commits.values()) == [1, NUM_CELLS - 1]
+    table = aggregate(data.records, data.training, BASELINES)
+    with pytest.raises(MixedCommitsError, match="2 code commits"):
+        write_report(data, table, out, command="pytest")
+    config_file = tmp_path / "tiny.json"
+    config_file.write_text(json.dumps(BASELINES.to_dict()))
+    assert command.run(_cli_args(config=config_file, out=out, report_only=True)) == 1
+    err = capsys.readouterr().err
+    assert "refusing to write the report" in err and f"1 cells at {'0' * 40}" in err
+    assert f"--config {config_file} --recompute-other-commits" in err
+    # allowed, the report is written and flagged
+    paths = write_report(data, table, out, command="pytest", allow_mixed_commits=True)
+    assert "WARNING: this board mixes 2 code commits" in paths["md"].read_text()
+    # a plain run reuses the cell and warns; --recompute-other-commits recomputes exactly that one
+    calls = _counting(monkeypatch)
+    _, summary = runner.run_board(BASELINES, out, progress=False, log=_quiet)
+    assert calls == [] and any("other code commits (1 at 000000000000" in line for line in summary.lines())
+    data, _ = runner.run_board(BASELINES, out, progress=False, log=_quiet, recompute_other_commits=True)
+    assert calls == ["eval random seed=1 fgsm@0.05"] and len(data.commits) == 1
 
 
 def _cli_args(**kw) -> argparse.Namespace:
@@ -173,7 +268,13 @@ def test_cli_report_only_refuses_bad_files_and_rebuilds_a_good_board(board, tmp_
     assert json.loads((out / "leaderboard.json").read_text())["stamp"]["command"] == (
         f"advrec leaderboard --out {out} --config {config_file} --report-only"
     )
-    (out / "runs/eval/random/seed-1/none@0.json").write_text("{")
+    with pytest.raises(ValueError, match="--report-only computes nothing"):
+        command.run(_cli_args(config=config_file, out=out, report_only=True, commit_cells=True))
+    with pytest.raises(ValueError, match="--commit-cells needs --out inside"):  # before any work
+        command.run(_cli_args(config=config_file, out=out, commit_cells=True))
+    shutil.rmtree(out / "runs")  # the report needs the cell files only, no model
+    assert command.run(_cli_args(config=config_file, out=out, report_only=True)) == 0
+    (out / "cells/eval/random/seed-1/none@0.json").write_text("{")
     assert command.run(_cli_args(config=config_file, out=out, report_only=True)) == 1
     assert "partial result file" in capsys.readouterr().err
 
@@ -223,7 +324,8 @@ def test_ppo_rows_train_through_the_trainer_and_face_every_attack(tmp_path):
         train_steps=128,
         num_envs=4,
         trainer_overrides={"n_steps": 16, "batch_size": 32, "net_arch": [16]},
-        env=EnvConfig(num_items=20, num_topics=4, max_episode_steps=20),  # the language-model catalogue
+        # the language-model catalogue; AdvRec-v0, which the trainer (agents.training) builds
+        env=EnvConfig(env_id="AdvRec-v0", num_items=20, num_topics=4, max_episode_steps=20),
     )
     data, summary = runner.run_board(config, tmp_path, progress=False, log=_quiet)
     assert not summary.failed and not data.missing, summary.lines()

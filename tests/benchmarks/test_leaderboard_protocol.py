@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -24,14 +25,20 @@ def test_full_board_rows_and_grid():
     assert config.eps_grid == (0.005, 0.01, 0.02)  # 0.5x, 1x, 2x the main L-inf eps
     assert len(config.train_seeds) == 10 and config.modes == ("sampled", "greedy")
     assert full("2").eps_grid == (0.125, 0.25, 0.5)
+    # the protocol: 5 evaluation seeds x 100 episodes, one episode per evaluation user, on AdvRec-v1;
+    # the learned best response only at the main budget
+    assert len(config.eval_seeds) * config.episodes == 500 and config.slots == config.episodes
+    assert config.env.env_id == "AdvRec-v1"
+    assert config.attack_eps("learned") == (0.01,) and config.attack_eps("fgsm") == (0.005, 0.01, 0.02)
+    assert config.attacks_at(0.005) == ("random", "fgsm", "pgd-10", "critic-pgd")
     assert "supervised" in [r.entry for r in full(include_supervised=True).rows]
 
 
 def test_quick_board_is_small():
     config = quick()
     assert len(config.train_seeds) == 3 and config.env.num_items == 200
-    # cells: rows x seeds x (natural + 5 attacks x 3 eps)
-    assert len(eval_cells(config)) == len(config.rows) * 3 * 16
+    # cells: rows x seeds x (natural + 4 attacks x 3 eps + the learned adversary at the main eps)
+    assert len(eval_cells(config)) == len(config.rows) * 3 * (1 + 4 * 3 + 1)
     assert len(train_cells(config)) == len(config.rows) * 3
 
 
@@ -88,6 +95,12 @@ def test_bad_rows_are_named(kwargs, error, match):
         ({"main_eps": 0.0}, "main_eps"),
         ({"trainer_overrides": {"eps": 0.1}}, "may not set"),
         ({"rows": (Row("random"), Row("random"))}, "unique"),
+        ({"attack_eps_scales": {"lerned": [1.0]}}, "Did you mean 'learned'"),
+        ({"attack_eps_scales": {"learned": [3.0]}}, "subset of eps_scales"),
+        ({"attack_eps_scales": {"learned": []}}, "non-empty"),
+        ({"eval_num_envs": 0}, "eval_num_envs"),
+        ({"episodes": 1001}, "episodes"),  # one slot per episode: at most SEED_STRIDE
+        ({"block_norm": -1.0}, "block_norm"),
     ],
 )
 def test_bad_configs_are_named(change, match):
@@ -101,3 +114,20 @@ def test_restricting_to_some_entries():
     with pytest.raises(ValueError, match="No row"):
         quick().with_entries(["supervised"])
     assert isinstance(config, BoardConfig)
+
+
+def test_the_env_id_defaults_to_v1_and_is_checked():
+    assert envs.EnvConfig().env_id == "AdvRec-v1"
+    with pytest.raises(ValueError, match="Did you mean 'AdvRec-v0'"):
+        envs.EnvConfig(env_id="AdvRec-v00")
+
+
+@pytest.mark.parametrize("name", ["main", "l2"])
+def test_the_committed_v0_boards_still_parse_and_name_v0(name):
+    from benchmarks.leaderboard.cells import TrainCell, train_spec
+    from benchmarks.leaderboard.command import load_config
+
+    config = load_config(Path(__file__).resolve().parents[2] / "benchmarks" / "boards" / f"{name}.yaml")
+    # their evaluation layout is kept: 32 slots sharing 50 episodes, as when they were computed
+    assert config.env.env_id == "AdvRec-v0" and config.slots == 32 and config.episodes == 50
+    assert train_spec(config, TrainCell(config.rows[0], 0))["env"]["env_id"] == "AdvRec-v0"

@@ -25,10 +25,11 @@ RECORD = {
     "applicable": True,
     "return_mean": 4.5,
     "ctr": 0.2,
-    "episodes": 8,
+    "episodes": 4,
     "eval_returns": [4.5],
+    "episode_returns": [3, 6, 4, 5],
 }
-PAYLOAD = {"records": [RECORD], "adversary": None}
+PAYLOAD = {"records": [RECORD], "adversary": None, "wall_s": 1.5, "artifact_sha256": None, "model_commit": "abc"}
 
 
 @pytest.fixture()
@@ -87,7 +88,7 @@ def test_a_consistent_file_with_a_malformed_payload_is_invalid(tmp_path):
         "schema": "advrec-leaderboard-cell/1",
         "kind": "eval",
         "spec": SPEC,
-        "payload": {"records": [bad_record], "adversary": None},
+        "payload": {**PAYLOAD, "records": [bad_record]},
     }
     doc["spec_hash"] = sha256_text(canonical(SPEC))
     doc["provenance"] = {"commit": "x", "host": "h", "date": "d"}
@@ -109,7 +110,19 @@ def test_wrong_schema_or_kind_is_invalid(cell):
 
 def test_writing_refuses_non_finite_numbers(tmp_path):
     with pytest.raises(ResultFileError, match="finite"):
+        write_cell(tmp_path / "c.json", "eval", SPEC, {**PAYLOAD, "records": [{**RECORD, "return_mean": float("nan")}]})
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_per_episode_returns_must_match_the_episode_count_and_the_code_commit_is_recorded(tmp_path, cell):
+    doc = read_cell(cell, "eval", SPEC)
+    # the code commit a board must share (a 40-hex commit, +dirty on an edited tree; "unknown" outside git)
+    code = doc["provenance"]["code_commit"]
+    assert code == "unknown" or len(code.removesuffix("+dirty")) == 40
+    with pytest.raises(ResultFileError, match="3 episode returns for 4 episodes"):
         write_cell(
-            tmp_path / "c.json", "eval", SPEC, {"records": [{**RECORD, "return_mean": float("nan")}], "adversary": None}
+            tmp_path / "c.json", "eval", SPEC, {**PAYLOAD, "records": [{**RECORD, "episode_returns": [1, 2, 3]}]}
         )
+    with pytest.raises(ResultFileError, match="model_commit"):
+        write_cell(tmp_path / "c.json", "eval", SPEC, {k: v for k, v in PAYLOAD.items() if k != "model_commit"})
     assert not (tmp_path / "c.json").exists()

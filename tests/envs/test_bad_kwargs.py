@@ -6,7 +6,7 @@ import gymnasium as gym
 import pytest
 
 import advrec_gym
-from advrec_gym import LogitChoice, TransformerEncoder, UserModel
+from advrec_gym import Catalogue, LogitChoice, TransformerEncoder, UserModel
 from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv, HistoryRates
 from advrec_gym.v0.options import ENV_KWARGS
 
@@ -22,6 +22,7 @@ CASES = [
     ({"catalogue": None, "num_topics": 2.5}, TypeError, ["num_topics", "int", "2.5"]),
     ({"catalogue": None, "num_topics": 0}, ValueError, ["num_topics", "num_topics=0"]),
     ({"catalogue": None, "catalogue_seed": "0"}, TypeError, ["catalogue_seed", "int", "'0'"]),
+    ({"catalogue": None, "catalogue_seed": -1}, ValueError, ["catalogue_seed", "[0, inf)", "catalogue_seed=-1"]),
     ({"catalogue": None, "encoder": 123}, TypeError, ["encoder", "TransformerEncoder", "123"]),
     ({"catalogue": None, "cache_dir": 123}, TypeError, ["cache_dir", "path", "123"]),
     ({"catalogue": TINY, "encoder": 123}, TypeError, ["encoder", "123"]),
@@ -139,6 +140,7 @@ PART_CASES = [
     (lambda: LogitChoice(fatigue_threshold=1.0), ValueError, ["fatigue_threshold", "[0.0, 1.0)", "1.0"]),
     (lambda: LogitChoice(position_bias=0.0), ValueError, ["position_bias", "(0.0, 1.0]", "0.0"]),
     (lambda: LogitChoice(position_bias=1.5), ValueError, ["position_bias", "1.5"]),
+    (lambda: Catalogue.synthetic(10, 2, seed=-1), ValueError, ["seed must be an int in [0, inf)", "seed=-1"]),
 ]
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import zlib
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
 from advrec_gym import Catalogue, EmbeddingCache, TransformerEncoder, default_cache_dir
+from advrec_gym import cache as cache_module
 from advrec_gym.cache import CacheWarning, cache_key
 
 TEXTS = [f"item number {i}, a short text" for i in range(12)]
@@ -198,16 +200,71 @@ def test_exception_during_encode_leaves_no_cache_file(tmp_path):
     assert _files(tmp_path / "cache") == []
 
 
-def test_exception_during_write_leaves_no_file(tmp_path, monkeypatch):
+def _read_only(monkeypatch, tmp_path):
+    # A read-only folder, simulated: this suite may run as root, whom chmod does not stop.
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and str(dir).startswith(str(tmp_path)):
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    return tmp_path / "cache"
+
+
+def _full_disk(monkeypatch, tmp_path):
     def broken_savez(f, **arrays):
         f.write(b"PK\x03\x04 partial")  # something reached the disk before the failure
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(np, "savez", broken_savez)
-    cache = EmbeddingCache(tmp_path)
-    with pytest.raises(OSError, match="disk full"):
-        CountingEncoder().encode_cached(TEXTS, cache)
-    assert _files(tmp_path) == []  # neither the cache file nor the temporary file
+    return tmp_path / "cache"
+
+
+def _path_is_a_file(monkeypatch, tmp_path):
+    (tmp_path / "cache").write_text("not a folder")
+    return tmp_path / "cache"
+
+
+def _entry_is_a_folder(monkeypatch, tmp_path):
+    key = cache_key(CountingEncoder().identity, TEXTS)
+    EmbeddingCache(tmp_path / "cache").path(key).mkdir(parents=True)  # a folder where the file goes
+    return tmp_path / "cache"
+
+
+@pytest.mark.parametrize("failure", [_read_only, _full_disk, _path_is_a_file, _entry_is_a_folder])
+def test_a_cache_that_cannot_be_written_warns_and_the_embeddings_are_used(tmp_path, monkeypatch, failure):
+    cache_dir = failure(monkeypatch, tmp_path)
+    files_before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    enc = CountingEncoder()
+    with pytest.warns(CacheWarning) as warned:  # a folder in the entry's place is also reported as unusable
+        emb = enc.encode_cached(TEXTS, cache_dir)
+    written = [w for w in warned if issubclass(w.category, cache_module.CacheWriteWarning)]
+    assert len(written) == 1 and "going on without caching" in str(written[0].message)
+    assert str(cache_dir) in str(written[0].message)
+    assert enc.calls == 1 and emb.shape == (len(TEXTS), 16)
+    np.testing.assert_array_equal(emb, CountingEncoder().encode(TEXTS))
+    # nothing half-written: no cache file and no temporary file appeared
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == files_before
+
+
+def test_an_env_on_an_unwritable_cache_is_built_uncached(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.warns(cache_module.CacheWriteWarning):
+        catalogue = Catalogue.from_texts(TEXTS, encoder=CountingEncoder(), cache_dir=tmp_path / "file")
+    env = gym.make("AdvRec-v0", catalogue=catalogue)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (3 * 16 + 3,) and catalogue.embeddings.shape == (len(TEXTS), 16)
+
+
+def test_save_itself_still_raises(tmp_path, monkeypatch):
+    _full_disk(monkeypatch, tmp_path)
+    with pytest.raises(OSError, match="No space left"):
+        EmbeddingCache(tmp_path).save("k" * 64, np.eye(3, dtype=np.float32), "identity")
+    assert _files(tmp_path) == []
 
 
 def test_keyboard_interrupt_during_write_leaves_no_file(tmp_path, monkeypatch):

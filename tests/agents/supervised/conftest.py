@@ -38,7 +38,7 @@ def sup_cache_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def encoder16() -> TransformerEncoder:
     enc = TransformerEncoder(max_length=MAX_LENGTH)
-    enc._load()
+    enc.load()
     return enc
 
 

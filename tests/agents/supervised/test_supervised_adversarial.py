@@ -28,6 +28,7 @@ def _loss(model, obs, items, clicks, p):
         return torch.nn.functional.binary_cross_entropy_with_logits(logits, clicks).item()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", ["fgsm", "pgd"])
 @pytest.mark.parametrize(("eps", "norm"), [(0.01, "inf"), (0.3, "2")])
 def test_user_side_respects_its_budget_and_raises_the_loss(setup, attack, eps, norm):
@@ -42,6 +43,7 @@ def test_user_side_respects_its_budget_and_raises_the_loss(setup, attack, eps, n
     assert _loss(model, obs, items, clicks, p) > clean + 0.05
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", ["fgsm", "pgd"])
 def test_item_side_respects_its_budget_per_item_text(setup, attack):
     model, obs, items, clicks = setup
@@ -59,6 +61,7 @@ def test_item_side_respects_its_budget_per_item_text(setup, attack):
     assert _loss(model, obs, items, clicks, p) > clean
 
 
+@pytest.mark.slow
 def test_eps_zero_gives_zero_perturbations_and_leaves_the_model_alone(setup):
     model, obs, items, clicks = setup
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -71,6 +74,7 @@ def test_eps_zero_gives_zero_perturbations_and_leaves_the_model_alone(setup):
         assert torch.equal(v, before[k]), k
 
 
+@pytest.mark.slow
 def test_pgd_random_start_is_seeded(setup):
     model, obs, items, clicks = setup
     kw = {"attack": "pgd", "steps": 2, "obs_budget": Budget(0.01, "2"), "random_start": True}

@@ -94,6 +94,7 @@ def movielens_catalogue(sup_cache_dir, movielens_mini):
     return Catalogue.from_movielens(movielens_mini, cache_dir=sup_cache_dir)
 
 
+@pytest.mark.slow
 def test_movielens_ratings_become_clicks_and_negatives(movielens_catalogue, movielens_mini):
     from advrec_gym.movielens import load_movielens
 
@@ -108,6 +109,7 @@ def test_movielens_ratings_become_clicks_and_negatives(movielens_catalogue, movi
     assert isinstance(data.observations, SharedRows) and data.observations.base.shape[0] == ratings.num_ratings
 
 
+@pytest.mark.slow
 def test_movielens_negatives_use_no_future(movielens_catalogue, movielens_mini):
     """A negative is never an item its user had rated by then; items they rate later may be negatives."""
     from advrec_gym.movielens import load_movielens
@@ -148,6 +150,7 @@ def test_sample_unrated_when_almost_everything_is_rated():
         assert not set(row[ok].tolist()) & set(items[first : k + 1].tolist())
 
 
+@pytest.mark.slow
 def test_movielens_history_follows_the_env_update(movielens_catalogue, movielens_mini):
     from advrec_gym.movielens import load_movielens
 
@@ -190,6 +193,7 @@ def test_replay_is_the_env_update_bit_for_bit():
         replay_history(emb, items, clicks, ~starts, rates)
 
 
+@pytest.mark.slow
 def test_v1_observation_is_the_kernels_replay(movielens_catalogue, movielens_mini):
     from advrec_gym.engine import replay_observations
     from advrec_gym.movielens import load_movielens

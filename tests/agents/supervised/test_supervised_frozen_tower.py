@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
+
+pytestmark = pytest.mark.slow  # the real encoder (the supervised fixtures' item tower)
 
 
 def _count_tower_calls(model):

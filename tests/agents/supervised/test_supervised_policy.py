@@ -8,14 +8,14 @@ import torch
 from stable_baselines3.common.vec_env import VecMonitor
 
 from advrec_gym.attacks import FGSM, AttackerVectorEnv, Budget, LearnedAdversary, RandomNoise, attack_success_rate
+from advrec_gym.evaluation import evaluate
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.baselines import RandomPolicy
-from agents.evaluation import evaluate
 from agents.supervised.data import make_log_env
 from agents.supervised.policy import ClickModelPolicy
 from agents.supervised.retrain import drifting_catalogues, run_online
-from agents.supervised.train import TrainConfig, train
-from agents.training import TrainConfig as GameConfig
+from agents.supervised.train import OptimizationConfig, train
+from agents.training import TrainConfig
 from agents.training.adversary_fit import collect_states, fit_adversary
 from agents.training.players import make_adversary
 
@@ -25,7 +25,12 @@ def trained(cat30, encoder16, splits30):
     from agents.supervised.model import TwoTowerClickModel
 
     model = TwoTowerClickModel.for_catalogue(cat30, encoder=encoder16, max_length=16, dropout=0.0, device="cpu")
-    train(model, splits30.train, splits30.validation, TrainConfig(epochs=2, batch_size=128, lr=3e-3, progress=False))
+    train(
+        model,
+        splits30.train,
+        splits30.validation,
+        OptimizationConfig(epochs=2, batch_size=128, lr=3e-3, progress=False),
+    )
     return model
 
 
@@ -39,6 +44,7 @@ def test_policy_runs_in_the_env_and_beats_random(cat30, trained):
     assert len(result.returns) == 64
 
 
+@pytest.mark.slow
 def test_predict_shapes_and_greedy_choice(cat30, trained):
     obs = make_log_env(cat30, 4).reset(seed=0)[0]
     policy = ClickModelPolicy(trained, seed=0)
@@ -54,6 +60,7 @@ def test_predict_shapes_and_greedy_choice(cat30, trained):
         policy.predict(np.zeros((2, 10), dtype=np.float32))
 
 
+@pytest.mark.slow
 def test_action_logits_are_differentiable_in_the_observation(cat30, trained):
     obs = torch.as_tensor(make_log_env(cat30, 2).reset(seed=1)[0]).requires_grad_(True)
     logits = ClickModelPolicy(trained).action_logits(obs)
@@ -61,6 +68,7 @@ def test_action_logits_are_differentiable_in_the_observation(cat30, trained):
     assert obs.grad is not None and obs.grad.abs().sum() > 0
 
 
+@pytest.mark.slow
 def test_env_white_box_attack_moves_the_policy_within_budget(cat30, trained):
     obs = make_log_env(cat30, 16).reset(seed=2)[0]
     policy = ClickModelPolicy(trained, seed=0)
@@ -80,7 +88,7 @@ def test_the_learned_adversary_warm_start_targets_the_click_model(cat30, trained
     # click model (its torch view has no `.device`; the fit must not need one)
     policy, budget, venv = ClickModelPolicy(trained, seed=0), Budget(0.05, "inf"), make_log_env(cat30, 8)
     attacker_env = VecMonitor(SB3VecEnvAdapter(AttackerVectorEnv(policy, env=venv, budget=budget)))
-    adversary = make_adversary(GameConfig(attacker_n_steps=8), attacker_env, device="cpu", seed=0)
+    adversary = make_adversary(TrainConfig(attacker_n_steps=8), attacker_env, device="cpu", seed=0)
     states = collect_states(policy, venv, 256, seed=1)
     before = {n: (p.detach().clone(), p.requires_grad) for n, p in trained.named_parameters()}
     log_prob = fit_adversary(adversary, policy, states, budget, venv.unwrapped.embedding_slice, epochs=20, seed=0)
@@ -93,6 +101,7 @@ def test_the_learned_adversary_warm_start_targets_the_click_model(cat30, trained
     assert learned > noise + 0.2, (learned, noise)
 
 
+@pytest.mark.slow
 def test_drifting_catalogues_reverse_the_topic_ranking(cat30):
     phases = drifting_catalogues(cat30, 3)
     np.testing.assert_allclose(phases[0].popularity, cat30.popularity)
@@ -122,7 +131,7 @@ def test_online_loop_retrains_every_n_steps(cat30, trained):
         retrained,
         cat30,
         retrain_every=480,
-        train_config=TrainConfig(epochs=1, batch_size=128, progress=False),
+        train_config=OptimizationConfig(epochs=1, batch_size=128, progress=False),
         **kwargs,
     )
     assert c.retrain_steps == [480, 960]

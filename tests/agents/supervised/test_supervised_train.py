@@ -12,7 +12,7 @@ from agents.supervised.adversarial import AdversarialConfig
 from agents.supervised.checkpoint import load_checkpoint, load_weights, read_checkpoint, save_checkpoint
 from agents.supervised.data import collect_env_logs, make_log_env, split_by_user
 from agents.supervised.evaluate import clean_metrics, predict_logits
-from agents.supervised.train import TrainConfig, TrainingDiverged, train
+from agents.supervised.train import OptimizationConfig, TrainingDiverged, train
 
 FAST = {"batch_size": 128, "lr": 3e-3, "encoder_lr": 1e-3, "progress": False}
 
@@ -21,7 +21,7 @@ FAST = {"batch_size": 128, "lr": 3e-3, "encoder_lr": 1e-3, "progress": False}
 def test_eps_zero_equals_clean_training(make_model, splits30):
     clean = make_model(freeze="top-only", freeze_layers=1)
     mixed = make_model(freeze="top-only", freeze_layers=1)
-    config = TrainConfig(epochs=1, **FAST)
+    config = OptimizationConfig(epochs=1, **FAST)
     r0 = train(clean, splits30.train, splits30.validation, config, AdversarialConfig(rho=0.0))
     zero = AdversarialConfig(rho=0.2, attack="pgd", steps=2, obs_eps=0.0, token_eps=0.0, random_start=True)
     r1 = train(mixed, splits30.train, splits30.validation, config, zero)
@@ -45,7 +45,7 @@ def test_eps_zero_equals_clean_training(make_model, splits30):
 @pytest.mark.slow
 def test_early_stopping_restores_the_best_epoch(make_model, splits30):
     model = make_model(freeze="encoder")
-    result = train(model, splits30.train, splits30.validation, TrainConfig(epochs=3, patience=5, **FAST))
+    result = train(model, splits30.train, splits30.validation, OptimizationConfig(epochs=3, patience=5, **FAST))
     aucs = [h["val_auc"] for h in result.history]
     # with this seed the validation AUC peaks after epoch 1 and falls: 0.743, 0.733, 0.712
     assert result.best_epoch == 1 == int(np.argmax(aucs)) + 1
@@ -53,7 +53,10 @@ def test_early_stopping_restores_the_best_epoch(make_model, splits30):
     assert clean_metrics(model, splits30.validation)["auc"] == pytest.approx(result.best_val_auc, abs=1e-9)
     # patience 1 stops at the first epoch that does not improve
     again = train(
-        make_model(freeze="encoder"), splits30.train, splits30.validation, TrainConfig(epochs=3, patience=1, **FAST)
+        make_model(freeze="encoder"),
+        splits30.train,
+        splits30.validation,
+        OptimizationConfig(epochs=3, patience=1, **FAST),
     )
     assert len(again.history) == 2 and again.stopped_early
 
@@ -62,7 +65,7 @@ def test_early_stopping_restores_the_best_epoch(make_model, splits30):
 def test_frozen_parameters_stay_put_and_trainable_ones_move(make_model, splits30):
     model = make_model(freeze="top-only", freeze_layers=1)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    train(model, splits30.train, splits30.validation, TrainConfig(epochs=1, **FAST), AdversarialConfig(rho=0.2))
+    train(model, splits30.train, splits30.validation, OptimizationConfig(epochs=1, **FAST), AdversarialConfig(rho=0.2))
     for name, p in model.named_parameters():
         unchanged = torch.equal(p, before[name])
         frozen = name.startswith("item_tower.transformer.") and "encoder.layer.5." not in name
@@ -73,11 +76,11 @@ def test_frozen_parameters_stay_put_and_trainable_ones_move(make_model, splits30
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(make_model, splits30, tmp_path):
     model = make_model(freeze="encoder")
     path = tmp_path / "click.pt"
-    good = train(model, splits30.train, splits30.validation, TrainConfig(epochs=1, **FAST), checkpoint=path)
+    good = train(model, splits30.train, splits30.validation, OptimizationConfig(epochs=1, **FAST), checkpoint=path)
     assert good.checkpoint == str(path)
     weights = {k: v.clone() for k, v in model.state_dict().items()}
     on_disk = path.read_bytes()
-    wild = TrainConfig(epochs=2, optimizer="sgd", lr=1e30, batch_size=128, progress=False)
+    wild = OptimizationConfig(epochs=2, optimizer="sgd", lr=1e30, batch_size=128, progress=False)
     with pytest.raises(TrainingDiverged, match=r"training diverged: the loss became (nan|inf) at epoch 1, batch \d"):
         train(model, splits30.train, splits30.validation, wild, checkpoint=path)
     for k, v in model.state_dict().items():
@@ -93,7 +96,7 @@ def test_a_run_without_improvement_still_writes_the_starting_weights(make_model,
     start = {k: v.clone() for k, v in model.state_dict().items()}
     path = tmp_path / "click.pt"
     result = train(
-        model, splits30.train, splits30.validation, TrainConfig(epochs=2, min_delta=1.0, **FAST), checkpoint=path
+        model, splits30.train, splits30.validation, OptimizationConfig(epochs=2, min_delta=1.0, **FAST), checkpoint=path
     )
     assert result.best_epoch == 0 and len(result.history) == 2 and result.checkpoint == str(path)
     for k, v in model.state_dict().items():
@@ -122,9 +125,9 @@ def test_checkpoint_round_trip_and_encoder_mismatch(make_model, splits30, tmp_pa
 
 def test_bad_training_options_are_errors(make_model, splits30):
     with pytest.raises(ValueError, match="Did you mean 'adamw'"):
-        TrainConfig(optimizer="adam")
+        OptimizationConfig(optimizer="adam")
     with pytest.raises(ValueError, match="freeze='encoder'"):
-        TrainConfig(encoder_lr=0)
+        OptimizationConfig(encoder_lr=0)
     empty = splits30.train.subset(np.zeros(0, dtype=np.int64))
     with pytest.raises(ValueError, match="train_data is empty"):
         train(make_model(freeze="encoder"), empty, splits30.validation)
@@ -134,7 +137,7 @@ def test_bad_training_options_are_errors(make_model, splits30):
 def test_fine_tuned_beats_frozen_pretrained_on_validation_auc(make_model, misaligned_catalogue):
     data = collect_env_logs(make_log_env(misaligned_catalogue, 16), steps=1500, seed=0)
     splits = split_by_user(data, (0.6, 0.2, 0.2))
-    config = TrainConfig(epochs=4, patience=4, **FAST)
+    config = OptimizationConfig(epochs=4, patience=4, **FAST)
     frozen = train(make_model(misaligned_catalogue, freeze="encoder"), splits.train, splits.validation, config)
     tuned = train(
         make_model(misaligned_catalogue, freeze="top-only", freeze_layers=1), splits.train, splits.validation, config
