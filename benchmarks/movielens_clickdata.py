@@ -4,9 +4,9 @@
 synthetic full-size set (or ``--path`` to a real one), for AdvRec-v0's observation (what the click
 model reads) and AdvRec-v1's. Each measurement runs in a fresh process: the catalogue is loaded from
 the embedding cache and the compiled replay warmed up first, then the build is timed, and its peak
-memory is taken two ways: the peak of traced allocations during the build (``tracemalloc``, numpy's
-buffers included; a second, untimed build) and the process's peak resident set size after the build
-minus before it. Prints a table and writes ``benchmarks/results/movielens_clickdata.json``::
+memory is taken two ways: the peak of traced allocations during one build (``tracemalloc``, numpy's
+buffers included; an extra, untimed build) and the growth of the process's peak resident set size
+over the builds (from just before the first one; the compiled replay's code included). Prints a table and writes ``benchmarks/results/movielens_clickdata.json``::
 
     python benchmarks/movielens_clickdata.py
 """
@@ -34,8 +34,8 @@ def worker(path: str, observation: str, negatives: int, cache_dir: str | None) -
     from agents.supervised.data import from_movielens_ratings
 
     catalogue = Catalogue.from_movielens(path, cache_dir=cache_dir)
-    from_movielens_ratings(path, catalogue, negatives=negatives, observation=observation)  # compile, warm caches
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    from_movielens_ratings(path, catalogue, negatives=negatives, observation=observation)  # compile, warm caches
     times = []
     for _ in range(2):
         start = time.perf_counter()
