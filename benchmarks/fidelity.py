@@ -39,7 +39,7 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fidelity.json"
 L2_USER_GRID = (10.0, 30.0, 100.0)
-BPR_L2_GRID = (1e-4, 1e-3, 1e-2)
+BPR_L2_GRID = (1e-3, 1e-2, 3e-2, 1e-1)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
