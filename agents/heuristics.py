@@ -37,16 +37,11 @@ def clickbait_direction(encoder) -> np.ndarray:
     return (d / np.linalg.norm(d)).astype(np.float32)
 
 
-#: the heuristics' weights, chosen by grid search on training users (benchmarks/v1_dynamics.py)
+#: the heuristics' weights, chosen by grid search on training users (benchmarks/v1_dynamics.py, tuned.json):
+#: the plain heuristic's best, and the best of the settings that use the clickbait probe
 TUNED = {
-    "nearest-neighbour": {"fatigue_weight": 1.0},
-    "nn-filter": {
-        "fatigue_weight": 1.0,
-        "regret_weight": 1.0,
-        "skip_weight": 0.0,
-        "probe": True,
-        "clickbait_weight": 1.0,
-    },
+    "nearest-neighbour": {"fatigue_weight": 2.0},
+    "nn-filter": {"fatigue_weight": 2.0, "skip_weight": 0.5, "probe": True, "clickbait_weight": 0.5},
 }
 
 

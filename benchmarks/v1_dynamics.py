@@ -92,11 +92,12 @@ def tune(args, log) -> dict:
     nn = []
     for w in grid:
         nn.append({**w, "return": score(_nn(venv, probe, **w))})
+    return_of = lambda r: r["return"]  # noqa: E731
     best_plain = max(
-        (r for r in nn if r["regret_weight"] == r["skip_weight"] == r["clickbait_weight"] == 0),
-        key=lambda r: r["return"],
+        (r for r in nn if r["regret_weight"] == r["skip_weight"] == r["clickbait_weight"] == 0), key=return_of
     )
-    best_filter = max(nn, key=lambda r: r["return"])
+    # the filtering variant: the best setting that uses the zero-shot clickbait probe
+    best_filter = max((r for r in nn if r["clickbait_weight"] > 0), key=return_of)
     log(f"best nearest-neighbour: {best_plain}; best with filters: {best_filter}")
     return {
         "episodes_per_seed": episodes,
@@ -264,6 +265,12 @@ def main(argv=None) -> int:
     parser.add_argument("--curve-every", type=int, default=50_000)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
     parser.add_argument("--force", action="store_true", help="recompute every stage")
+    parser.add_argument(
+        "--recompute",
+        nargs="*",
+        default=[],
+        help="stages to recompute (tuned: re-pick from the stored grid; references)",
+    )
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="show progress bars")
     args = parser.parse_args(argv)
     if args.quick:
@@ -275,12 +282,22 @@ def main(argv=None) -> int:
 
     def stage(name: str, compute):
         path = out / f"{name}.json"
-        if path.exists() and not args.force:
+        if path.exists() and not args.force and name not in args.recompute:
             return json.loads(path.read_text())
         data = {**compute(), "stamp": stamp}
         _write(path, data)
         return data
 
+    if "tuned" in args.recompute and (out / "tuned.json").exists():  # re-pick the heuristics from the stored grid
+        tuned = json.loads((out / "tuned.json").read_text())
+        grid = tuned["nearest_neighbour"]["grid"]
+        return_of = lambda r: r["return"]  # noqa: E731
+        plain = [r for r in grid if r["regret_weight"] == r["skip_weight"] == r["clickbait_weight"] == 0]
+        tuned["nearest_neighbour"]["best"] = max(plain, key=return_of)
+        tuned["nearest_neighbour"]["best_with_filters"] = max(
+            (r for r in grid if r["clickbait_weight"] > 0), key=return_of
+        )
+        _write(out / "tuned.json", tuned)
     tuned = stage("tuned", lambda: tune(args, log))
     refs = stage("references", lambda: references(args, tuned, log))
     ppo_runs = [stage(f"ppo-seed-{s}", lambda s=s: ppo(args, s, log)) for s in args.ppo_seeds]

@@ -47,7 +47,8 @@ def test_the_metadata_declares_a_torch_range_the_core_and_the_extras():
         assert not any(d.startswith(name) for d in deps), name
     extras = project["optional-dependencies"]
     assert any(d.startswith("stable-baselines3") for d in extras["train"]) and "tensorboard" in extras["train"]
-    assert extras["plots"] == ["matplotlib"] and extras["all"] == ["advrec-gym[train,plots]"]
+    assert extras["plots"] == ["matplotlib>=3.8"] and extras["ray"] == ["ray>=2.40,<3"]
+    assert extras["all"] == ["advrec-gym[train,plots,ray]"]
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
     license_text = (ROOT / "LICENSE").read_text()
     assert license_text.startswith("MIT License") and "Copyright (c) 2026 the AdvRec developers" in license_text
@@ -112,7 +113,7 @@ def test_an_installed_copy_without_the_extras(tmp_path, small_catalogue, small_c
     metadata = (dist / "METADATA").read_text()
     requires = re.findall(r"^Requires-Dist: (.*)$", metadata, flags=re.M)
     assert "torch<3,>=2.4" in requires and "numba<0.69,>=0.68" in requires
-    assert 'stable-baselines3<3,>=2.4; extra == "train"' in requires and 'matplotlib; extra == "plots"' in requires
+    assert 'stable-baselines3<3,>=2.4; extra == "train"' in requires and 'matplotlib>=3.8; extra == "plots"' in requires
     assert not [
         r for r in requires if r.startswith(("stable-baselines3", "tensorboard", "matplotlib")) and "extra" not in r
     ]
@@ -154,4 +155,11 @@ def test_an_installed_copy_without_the_extras(tmp_path, small_catalogue, small_c
     script = target / "bin" / "advrec"
     assert script.is_file()
     out = _run_installed(target, "from agents.cli import main; sys.exit(main(['--version']))", OPTIONAL)
-    assert out.returncode == 0 and out.stdout.strip() == "advrec 0.1.0", out.stderr
+    version = _pyproject()["project"]["version"]
+    assert out.returncode == 0 and out.stdout.strip() == f"advrec {version}", out.stderr
+
+
+def test_the_package_version_is_the_metadatas():
+    import advrec_gym
+
+    assert advrec_gym.__version__ == _pyproject()["project"]["version"]

@@ -150,7 +150,9 @@ def train(
         train_data: training examples.
         validation_data: validation examples (both clicks and non-clicks needed for the AUC).
         config: optimisation settings (default :class:`OptimizationConfig`).
-        adversarial: adversarial examples (default: none, ``rho = 0``).
+        adversarial: adversarial examples (default: none, ``rho = 0``): token / observation
+            perturbations (:class:`AdversarialConfig`) or edited item texts
+            (:class:`~agents.supervised.text_adversarial.TextAdversarialConfig`).
         checkpoint: write the best weights here at every improvement (and at the end, with the
             starting weights, if no epoch improved on them).
 
@@ -231,14 +233,19 @@ def _run_epoch(model, data, config, adversarial, rng, attack_gen, optimizer, tra
         items = torch.as_tensor(data.items[idx], device=device)
         clicks = torch.as_tensor(data.clicks[idx], device=device)
         k = adversarial.num_adversarial(len(idx)) if adversarial.rho > 0 else 0
-        parts = []
-        if k:  # the batch is shuffled, so its first k examples are a random share rho of it
-            p = perturb_with(model, obs[:k], items[:k], clicks[:k], adversarial, attack_gen)
-            item_vec = model.item_vectors(p.items, p.token_delta)
-            parts.append(model.logits_from(model.user_vectors(obs[:k], p.obs_delta), item_vec, p.items.inverse))
-        if k < len(idx):
-            parts.append(model(obs[k:], items[k:]))
-        loss = nn.functional.binary_cross_entropy_with_logits(torch.cat(parts), clicks)
+        extra = 0.0
+        if k and hasattr(adversarial, "batch_logits"):  # edited item texts (agents.supervised.text_adversarial)
+            logits, extra = adversarial.batch_logits(model, obs, items, clicks, attack_gen)
+        else:
+            parts = []
+            if k:  # the batch is shuffled, so its first k examples are a random share rho of it
+                p = perturb_with(model, obs[:k], items[:k], clicks[:k], adversarial, attack_gen)
+                item_vec = model.item_vectors(p.items, p.token_delta)
+                parts.append(model.logits_from(model.user_vectors(obs[:k], p.obs_delta), item_vec, p.items.inverse))
+            if k < len(idx):
+                parts.append(model(obs[k:], items[k:]))
+            logits = torch.cat(parts)
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, clicks) + extra
         if not torch.isfinite(loss):
             model.load_state_dict(best_state)
             raise TrainingDiverged(

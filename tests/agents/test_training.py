@@ -175,7 +175,7 @@ def test_defences_train_on_attacked_observations(
         assert all(0.2 < v < 0.8 for v in scalars["rollout/attacked_share"])  # rho = 0.5 of the steps attacked
     assert all(0.0 <= v <= 1.0 for v in scalars["rollout/ctr"])
     assert {"train/entropy_loss", "train/policy_gradient_loss", "game/return", "game/ctr"} <= scalars.keys()
-    assert trainer.recommender.observation_space.shape == ((2 if clean_critic else 1) * (3 * 384 + 3),)
+    assert trainer.recommender.observation_space.shape == ((2 if clean_critic else 1) * (4 * 384 + 6),)
     assert [r["attack"] for r in rows] == ["clean", "clean", "pgd"] and rows[2]["mean_norm"] <= 0.02 + 1e-6
     loaded = load_players(trainer.run_dir, device="cpu")
     assert loaded.adversary is None
@@ -269,7 +269,7 @@ def test_the_white_box_warm_start_makes_the_adversary_an_attack(full_run):
     before = parameters(recommender)
     view = recommender_view(config)
     states = collect_states(recommender, view, 256, seed=5)
-    assert states.shape == (256, 3 * 384 + 3) and np.isfinite(states).all()
+    assert states.shape == (256, 4 * 384 + 6) and np.isfinite(states).all()
     adversary = make_adversary(config, adversary_env(config, recommender), "cpu", seed=1)
 
     def success() -> float:

@@ -78,14 +78,15 @@ def test_a_torch_victim_gets_the_white_box_warm_start_and_is_hurt(victim, states
     budget = Budget(0.2, "inf")
     adversary, steps, _ = entries.train_adversary(victim, CONFIG, budget, seed=envs.train_env_seed(0))
     assert len(calls) == 1 and calls[0]["epochs"] == 20 and steps >= CONFIG.adversary_steps
-    learned = attack_success_rate(victim, LearnedAdversary(adversary, budget), states)
-    noise = attack_success_rate(victim, RandomNoise(budget, seed=0), states)
+    surface = envs.make_vec(TINY_ENV, 1).unwrapped.embedding_slice
+    learned = attack_success_rate(victim, LearnedAdversary(adversary, budget, embedding_slice=surface), states)
+    noise = attack_success_rate(victim, RandomNoise(budget, seed=0, embedding_slice=surface), states)
     # measured: learned 0.60, noise 0.30; PPO alone (attacker_fit_epochs=0) 0.004 after 64 steps
     assert learned > noise + 0.1, (learned, noise)
     cold_config = dataclasses.replace(CONFIG, trainer_overrides={"attacker_fit_epochs": 0})
     cold, *_ = entries.train_adversary(victim, cold_config, budget, seed=envs.train_env_seed(0))
     assert len(calls) == 1  # attacker_fit_epochs=0 switches the warm start off
-    assert attack_success_rate(victim, LearnedAdversary(cold, budget), states) < learned
+    assert attack_success_rate(victim, LearnedAdversary(cold, budget, embedding_slice=surface), states) < learned
 
 
 def test_a_black_box_victim_gets_ppo_alone(monkeypatch):

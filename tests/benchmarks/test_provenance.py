@@ -37,7 +37,8 @@ def test_cell_files_and_board_reports_carry_the_stamp(tmp_path):
     write_cell(
         tmp_path / "c.json", "train", spec, {"env_steps": 1, "wall_s": 0.5, "artifact": None, "artifact_sha256": None}
     )
-    assert set(read_cell(tmp_path / "c.json", "train", spec)["provenance"]) == set(KEYS)
+    # the stamp, and the code commit the board checks every cell against (benchmarks.leaderboard.commits)
+    assert set(read_cell(tmp_path / "c.json", "train", spec)["provenance"]) == {*KEYS, "code_commit"}
     board = stamp("advrec leaderboard --quick")
     assert set(KEYS) <= set(board) and board["command"] == "advrec leaderboard --quick"
 
