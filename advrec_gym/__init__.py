@@ -1,7 +1,8 @@
 """AdvRec: a Gymnasium testbed for recommender systems under adversarial attack.
 
 Importing this package registers ``AdvRec-v1`` (the default: hidden item quality, a compiled kernel)
-and ``AdvRec-v0`` (frozen, the record of the v0 results)::
+``AdvRec-v0`` (frozen, the record of the v0 results) and ``AdvRec-MovieLens-v1`` (AdvRec-v1 over an
+ml-100k folder, its users calibrated to the ratings: ``gym.make("AdvRec-MovieLens-v1", path=...)``)::
 
     import gymnasium as gym
     import advrec_gym
@@ -42,6 +43,14 @@ if "AdvRec-v1" not in registry:
         id="AdvRec-v1",
         entry_point="advrec_gym.env:AdvRecEnv",
         vector_entry_point="advrec_gym.vector_env:AdvRecVectorEnv",
+    )
+
+if "AdvRec-MovieLens-v1" not in registry:
+    # AdvRec-v1 over a MovieLens folder (path=...), its users fitted to the ratings (advrec_gym.movielens_env).
+    register(
+        id="AdvRec-MovieLens-v1",
+        entry_point="advrec_gym.movielens_env:make_env",
+        vector_entry_point="advrec_gym.movielens_env:make_vector_env",
     )
 
 __all__ = [

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from advrec_gym._validation import check_float, check_int
 from advrec_gym.encoder import TransformerEncoder
 from advrec_gym.quality import ItemKinds
+
+if TYPE_CHECKING:
+    from advrec_gym.movielens import MovieLensData
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,37 +306,43 @@ class Catalogue:
     @classmethod
     def from_movielens(
         cls,
-        path: str | os.PathLike,
+        path: str | os.PathLike | MovieLensData,
         *,
+        duplicates: str = "merge",
+        test_fraction: float = 0.2,
+        split_seed: int = 0,
         encoder: TransformerEncoder | str | os.PathLike | None = None,
         cache_dir: str | os.PathLike | None = None,
         use_cache: bool = True,
     ) -> Catalogue:
-        """A catalogue from MovieLens 100K files (the data set is not shipped: pass your own copy).
+        """A catalogue from an ml-100k folder (the data set is not shipped: pass your own copy).
+
+        One item per film (:func:`advrec_gym.movielens.load_movielens`: a film listed twice is merged
+        by default, the placeholder movie dropped); ``ids`` are movie ids (a merged film's first).
+        Item text is ``"Genre A, Genre B. Title (year)."`` with every genre and the title's year
+        (:meth:`~advrec_gym.movielens.MovieLensItems.texts`); the topic is the first genre. The popularity prior is the number of ratings by the **training**
+        users of the by-user split (:func:`advrec_gym.movielens.split_users` with ``test_fraction``
+        and ``split_seed``) plus one, so no held-out user shapes what a recommender is told is popular.
 
         Args:
-            path: the ml-100k folder (holding ``u.item`` and optionally ``u.data``) or the ``u.item`` file.
-
-        Item text is ``"Title (year). Genres: A, B."``, the topic is the first genre flagged, and the
-        popularity prior is the number of ratings in ``u.data`` plus one (uniform without ``u.data``).
+            path: the ml-100k folder (holding ``u.item`` and ``u.data``) or its ``u.item`` file, or
+                the folder already read (a :class:`~advrec_gym.movielens.MovieLensData`).
+            duplicates: ``"merge"`` (default) or ``"keep"`` (two items with distinguishable texts);
+                ignored when ``path`` is already read.
+            test_fraction: share of users held out of the popularity prior (0: all users count).
+            split_seed: seed of the by-user split.
         """
         from advrec_gym import movielens
 
-        item_path, data_path = movielens.resolve_dir(path)
-        items = movielens.read_items(item_path)
-        popularity = np.ones(len(items.ids))
-        if data_path is not None:
-            ratings = movielens.read_ratings(data_path)
-            position = {int(i): k for k, i in enumerate(items.ids)}
-            for item in ratings.items:
-                k = position.get(int(item))
-                if k is not None:
-                    popularity[k] += 1
+        data = (
+            path if isinstance(path, movielens.MovieLensData) else movielens.load_movielens(path, duplicates=duplicates)
+        )
+        train_users, _ = movielens.split_users(data.user_ids(), test_fraction, split_seed)
         return cls.from_texts(
-            items.texts(),
-            topics=items.primary_genres(),
-            popularity=popularity,
-            ids=items.ids,
+            data.texts,
+            topics=data.topics,
+            popularity=data.popularity(train_users),
+            ids=data.ids,
             encoder=encoder,
             cache_dir=cache_dir,
             use_cache=use_cache,

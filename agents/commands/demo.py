@@ -19,6 +19,8 @@ import json
 import time
 from pathlib import Path
 
+from agents.commands.movielens_option import add_movielens_option, movielens_folder
+
 NAME = "demo"
 HELP = (
     "The main job: build the default catalogue with the language model, compare the baseline policies, "
@@ -47,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--progress", action=argparse.BooleanOptionalAction, default=True, help="show the game's progress bar"
     )
     parser.add_argument("--json", default=None, help="also write the baseline table (and the game's) to this JSON file")
+    add_movielens_option(parser)
 
 
 def _baselines(args: argparse.Namespace) -> list[dict]:
@@ -57,20 +60,20 @@ def _baselines(args: argparse.Namespace) -> list[dict]:
     from agents.baselines import REFERENCE_NOTES, make_baseline
 
     start = time.perf_counter()
-    venv = gym.make_vec(
-        advrec_gym.DEFAULT_ENV_ID,
-        num_envs=args.num_envs,
-        vectorization_mode="vector_entry_point",
-        num_items=args.num_items,
-        num_topics=args.num_topics,
-    )
+    if args.movielens:  # the held-out users (the baselines are evaluated as every trained model is)
+        env_id, env_kwargs = "AdvRec-MovieLens-v1", {"path": args.movielens, "split": "test"}
+    else:
+        env_id, env_kwargs = advrec_gym.DEFAULT_ENV_ID, {"num_items": args.num_items, "num_topics": args.num_topics}
+    venv = gym.make_vec(env_id, num_envs=args.num_envs, vectorization_mode="vector_entry_point", **env_kwargs)
     cat = venv.unwrapped.catalogue
     print(
         f"catalogue: {cat.num_items} items over {cat.num_topics} topics, {cat.dim}-d embeddings, "
         f"{int(cat.low_quality.sum())} of low hidden quality ({time.perf_counter() - start:.1f} s, cached under "
         f"{advrec_gym.default_cache_dir()})"
     )
-    for kind in ("clickbait", "quality"):
+    if cat.kinds is None:
+        print(f"an item: {cat.texts[0]!r}; users: {venv.unwrapped.engine.user_model!r}")
+    for kind in ("clickbait", "quality") if cat.kinds is not None else ():
         print(f"a {kind} item: {cat.texts[cat.kinds.index(kind)]!r}")
     rows = []
     for name in REFERENCE_NOTES:
@@ -85,7 +88,7 @@ def _baselines(args: argparse.Namespace) -> list[dict]:
             f"{r['policy']:<22}{r['return_mean']:>9.2f} +- {r['return_std']:<4.1f}{r['ctr']:>7.3f}"
             f"{r['length_mean']:>8.1f}{r['low_quality_clicked']:>14.2f}{note}"
         )
-    print(f"\n{args.episodes} episodes per policy, {advrec_gym.DEFAULT_ENV_ID} defaults, seed {args.seed}.")
+    print(f"\n{args.episodes} episodes per policy, {env_id} defaults, seed {args.seed}.")
     return rows
 
 
@@ -105,6 +108,7 @@ def game_config(args: argparse.Namespace, *, new_folder: bool = True):
             seed=args.seed,
             output_dir=out,
             progress_bar=args.progress,
+            movielens=args.movielens,
         )
 
     if args.output_dir is not None or not new_folder:
@@ -140,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
     check_int("--num-items", args.num_items, low=1)
     check_int("--num-topics", args.num_topics, low=1)
     check_int("--seed", args.seed, low=0)
+    args.movielens = movielens_folder(args)
     if args.output_dir is not None and Path(args.output_dir).exists():
         raise ValueError(f"--output-dir {args.output_dir} exists; give a new folder (the game never overwrites a run).")
     if args.game:  # every setting of the game is checked before the baselines run

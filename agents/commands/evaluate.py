@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from agents.commands.movielens_option import add_movielens_option, movielens_folder
+
 NAME = "evaluate"
 HELP = (
     "Evaluate a checkpoint's recommender clean and under attacks (random, fgsm, pgd, critic, learned) and "
@@ -43,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="where to write the JSON (default: in the run directory, or in the checkpoint directory given)",
     )
+    add_movielens_option(
+        parser, "the ml-100k folder of a run trained with --movielens, where it is now (default: the run's own path)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +73,17 @@ def run(args: argparse.Namespace) -> int:
         for key, value in (("eps", args.eps), ("norm", args.norm), ("pgd_steps", args.pgd_steps))
         if value is not None
     }
+    movielens = movielens_folder(args)
+    if movielens is not None:
+        from agents.training.checkpoint import find_checkpoint
+
+        trained_on = find_checkpoint(args.checkpoint).config
+        if trained_on.movielens is None:
+            raise ValueError(
+                f"--movielens {args.movielens}: the checkpoint was trained on {trained_on.env_id}, not on a MovieLens "
+                "folder; --movielens only points a MovieLens run to where its folder is now."
+            )
+        overrides["movielens"] = movielens
     loaded = load_players(args.checkpoint, device=args.device, **overrides)
     config = loaded.config
     seed = EVAL_SEED_OFFSET + config.seed if args.seed is None else check_int("--seed", args.seed, low=0)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from agents.commands.movielens_option import add_movielens_option, movielens_folder
+
 NAME = "finetune"
 HELP = "Fine-tune the two-tower click model (item text transformer + observation MLP) with FGSM/PGD examples."
 
@@ -25,6 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--print-config", action="store_true", help="print the documented config as YAML and exit")
     add_config_arguments(parser, FinetuneConfig)
+    parser.add_argument(  # advrec finetune --source movielens --path DIR
+        "--path", dest="movielens_dir", default=argparse.SUPPRESS, metavar="DIR", help="the same as --movielens-dir"
+    )
+    add_movielens_option(parser, "an ml-100k folder: the same as --source movielens --movielens-dir PATH")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -33,6 +39,9 @@ def config_from_args(args: argparse.Namespace):
     from agents.supervised.config import FinetuneConfig
 
     flags = given_values(args, FinetuneConfig)
+    movielens = movielens_folder(args)
+    if movielens is not None:
+        flags.update(source="movielens", movielens_dir=movielens)
     if args.config:
         return build_config(lambda: FinetuneConfig.from_file(args.config, **flags), FinetuneConfig)
     return build_config(lambda: FinetuneConfig.from_dict(flags), FinetuneConfig)

@@ -48,6 +48,7 @@ def config_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from agents.cli_options import build_config
+    from agents.commands.movielens_option import check_folder
     from agents.training.config import TrainConfig
     from agents.training.trainer import Trainer
 
@@ -57,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError("--resume continues a run with its saved config; drop --config.")
             trainer = build_config(lambda: Trainer.resume(args.resume, **overrides_from_args(args)), TrainConfig)
         else:
-            trainer = Trainer(config_from_args(args))
+            config = config_from_args(args)
+            if config.movielens is not None:  # before the run directory is made
+                check_folder(config.movielens)
+            trainer = Trainer(config)
     except FileExistsError as exc:  # the CLI reports ValueErrors as usage errors
         raise ValueError(str(exc)) from exc
     trainer.train()

@@ -97,6 +97,7 @@ def perturb(
     step_size: float | None = None,
     random_start: bool = False,
     generator: torch.Generator | None = None,
+    item_vectors: torch.Tensor | None = None,
 ) -> Perturbation:
     """Perturbations that raise the binary cross-entropy of ``clicks`` (B,) on ``(obs, items)``.
 
@@ -113,6 +114,9 @@ def perturb(
         step_size: PGD step as a fraction of each side's eps (default ``2.5 / steps``).
         random_start: PGD starts at a uniform point of each ball (drawn with ``generator``).
         generator: torch generator for the random start.
+        item_vectors: (num_items, dim) eval-mode vectors of the whole catalogue, used when the item
+            side is not attacked (an evaluation computes them once for all its batches); default:
+            the model's own (:meth:`~agents.supervised.model.TwoTowerClickModel.item_vectors`).
     """
     attack = check_choice("attack", attack, ATTACKS)
     steps = 1 if attack == "fgsm" else check_int("steps", steps, low=1)
@@ -143,7 +147,7 @@ def perturb(
             fixed_items = None
             if not use_tok:
                 with torch.no_grad():
-                    fixed_items = model.item_tower(embeds, batch.mask)
+                    fixed_items = item_vectors[batch.items] if item_vectors is not None else model.item_vectors(batch)
             for _ in range(steps):
                 wrt = [d for d in (d_obs, d_tok) if d is not None]
                 for d in wrt:

@@ -113,13 +113,15 @@ def robust_logits(
     size = len(data) if side == "item" else check_int("batch_size", batch_size, low=1)
     was_training = model.training
     model.eval()
+    # The user side leaves the items alone: their vectors are computed once, not in every batch.
+    vectors = model.catalogue_vectors() if side == "user" else None
     out = []
     for start in range(0, len(data), size):
         obs, items, clicks = _tensors(model, data, slice(start, start + size))
         kwargs = {"obs_budget": Budget(eps, norm)} if side == "user" else {"token_eps": eps}
-        p = perturb(model, obs, items, clicks, attack=attack, steps=steps, **kwargs)
+        p = perturb(model, obs, items, clicks, attack=attack, steps=steps, item_vectors=vectors, **kwargs)
         with torch.no_grad():
-            item_vec = model.item_vectors(p.items, p.token_delta)
+            item_vec = vectors[p.items.items] if vectors is not None else model.item_vectors(p.items, p.token_delta)
             logits = model.logits_from(model.user_vectors(obs, p.obs_delta), item_vec, p.items.inverse)
         out.append(logits.cpu().numpy())
     model.train(was_training)

@@ -193,6 +193,7 @@ class TwoTowerClickModel(nn.Module):
             raise ValueError("texts must hold at least one item text, got none.")
         ids, mask = self.item_tower.tokenize(texts)
         self.texts = tuple(texts)
+        self._frozen_vectors = None
         device = self.bias.device if hasattr(self, "bias") else None
         self.register_buffer("item_ids", ids.to(device), persistent=False)
         self.register_buffer("item_mask", mask.to(device), persistent=False)
@@ -207,7 +208,10 @@ class TwoTowerClickModel(nn.Module):
 
     def item_vectors(self, batch: ItemBatch, token_delta: torch.Tensor | None = None) -> torch.Tensor:
         """Unit vectors (U, dim) of the batch's items; ``token_delta`` (U, L, hidden) is added to
-        their input embeddings (the item-side attack surface)."""
+        their input embeddings (the item-side attack surface). Without a ``token_delta`` a frozen
+        tower's vectors come from :meth:`frozen_item_vectors` (the tower is not run again)."""
+        if token_delta is None and self.item_tower_frozen:
+            return self.frozen_item_vectors()[batch.items]
         embeds = self.item_tower.embed(batch.ids)
         if token_delta is not None:
             embeds = embeds + token_delta
@@ -224,9 +228,38 @@ class TwoTowerClickModel(nn.Module):
         return (users * items[inverse]).sum(-1) + self.bias
 
     def forward(self, obs: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Click logits (B,) for observations (B, obs_dim) and catalogue rows ``items`` (B,)."""
+        """Click logits (B,) for observations (B, obs_dim) and catalogue rows ``items`` (B,).
+
+        With the whole transformer frozen (``freeze="encoder"``) the item vectors are those of
+        :meth:`frozen_item_vectors`, encoded once, not on every batch.
+        """
+        if self.item_tower_frozen:
+            return (self.user_vectors(obs) * self.frozen_item_vectors()[items]).sum(-1) + self.bias
+        self._frozen_vectors = None  # the tower trains: a kept copy would go stale
         batch = self.item_batch(items)
         return self.logits_from(self.user_vectors(obs), self.item_vectors(batch), batch.inverse)
+
+    @property
+    def item_tower_frozen(self) -> bool:
+        """Whether no parameter of the item tower trains (its outputs are then fixed features)."""
+        return not any(p.requires_grad for p in self.item_tower.parameters())
+
+    def frozen_item_vectors(self) -> torch.Tensor:
+        """The catalogue's item vectors (num_items, dim) from the frozen tower, computed once and kept.
+
+        Encoded in eval mode (the frozen transformer's dropout off: fixed features), without a graph.
+        The copy is dropped when the catalogue or the weights change (:meth:`set_catalogue`,
+        :meth:`load_state_dict`), when the tower is unfrozen, and recomputed on another device.
+        """
+        cached = getattr(self, "_frozen_vectors", None)
+        if cached is None or cached.device != self.device:
+            cached = self.catalogue_vectors()
+            self._frozen_vectors = cached
+        return cached
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        self._frozen_vectors = None
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     @torch.no_grad()
     def catalogue_vectors(self, batch_size: int = 64) -> torch.Tensor:
@@ -237,7 +270,7 @@ class TwoTowerClickModel(nn.Module):
         for start in range(0, self.num_items, batch_size):
             rows = torch.arange(start, min(start + batch_size, self.num_items), device=self.device)
             batch = self.item_batch(rows)
-            out.append(self.item_vectors(batch)[batch.inverse])
+            out.append(self.item_tower(self.item_tower.embed(batch.ids), batch.mask)[batch.inverse])
         self.train(was_training)
         return torch.cat(out)
 

@@ -18,7 +18,8 @@ from advrec_gym._io import atomic_write_json, atomic_write_text, read_config_fil
 from advrec_gym._validation import check_choice, check_float, check_int, did_you_mean
 from advrec_gym.device import check_device_name
 
-ENV_IDS = ("AdvRec-v1", "AdvRec-v0")
+MOVIELENS_ENV_ID = "AdvRec-MovieLens-v1"
+ENV_IDS = ("AdvRec-v1", "AdvRec-v0", MOVIELENS_ENV_ID)
 POLICIES = ("item_embedding", "mlp")
 DEFENCES = ("none", "noise", "pgd", "atla", "sa")
 NORMS = ("inf", "2")
@@ -47,7 +48,9 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ environment
     env_id: str = "AdvRec-v1"
-    """The environment: "AdvRec-v1" (hidden item quality, the default) or "AdvRec-v0" (frozen, the v0 results)."""
+    """The environment: "AdvRec-v1" (hidden item quality, the default), "AdvRec-v0" (frozen, the v0 results) or "AdvRec-MovieLens-v1" (set by movielens)."""
+    movielens: str | None = None
+    """An ml-100k folder: the env is AdvRec-MovieLens-v1 over it (users fitted to its ratings), trained on its training users and evaluated on its held-out users; the synthetic catalogue's settings are then unused."""
     num_items: int = 1000
     """Items in the env's synthetic catalogue."""
     num_topics: int = 20
@@ -177,6 +180,16 @@ class TrainConfig:
         check_int("catalogue_seed", self.catalogue_seed, low=0)
         check_int("seed", self.seed, low=0)
         check_choice("env_id", self.env_id, ENV_IDS)
+        if self.movielens is not None:
+            if not isinstance(self.movielens, (str, os.PathLike)) or not str(self.movielens):
+                raise TypeError(f"movielens must be an ml-100k folder or None, got movielens={self.movielens!r}.")
+            if self.env_id not in ("AdvRec-v1", MOVIELENS_ENV_ID):
+                raise ValueError(
+                    f"movielens={self.movielens!r} runs {MOVIELENS_ENV_ID}, but env_id={self.env_id!r}: drop one."
+                )
+            self.movielens, self.env_id = os.fspath(self.movielens), MOVIELENS_ENV_ID
+        elif self.env_id == MOVIELENS_ENV_ID:
+            raise ValueError(f"env_id={MOVIELENS_ENV_ID!r} needs movielens=<an ml-100k folder>, got None.")
         check_choice("policy", self.policy, POLICIES)
         check_choice("defence", self.defence, DEFENCES)
         check_choice("norm", self.norm, NORMS)
@@ -238,14 +251,26 @@ class TrainConfig:
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of ``gym.make_vec(env_id, ...)`` (besides ``num_envs``)."""
+        """Keyword arguments of ``gym.make_vec(env_id, ...)`` (besides ``num_envs``): the training users."""
+        if self.movielens is not None:
+            return {"path": self.movielens, "split": "train", **self._common_env_kwargs}
         return {
             "num_items": self.num_items,
             "num_topics": self.num_topics,
             "catalogue_seed": self.catalogue_seed,
-            "max_episode_steps": self.max_episode_steps,
-            "cache_dir": self.cache_dir,
+            **self._common_env_kwargs,
         }
+
+    @property
+    def eval_env_kwargs(self) -> dict[str, Any]:
+        """The env of every evaluation: MovieLens's held-out users; otherwise the training env (other seeds)."""
+        if self.movielens is not None:
+            return {**self.env_kwargs, "split": "test"}
+        return self.env_kwargs
+
+    @property
+    def _common_env_kwargs(self) -> dict[str, Any]:
+        return {"max_episode_steps": self.max_episode_steps, "cache_dir": self.cache_dir}
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:

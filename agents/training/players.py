@@ -29,13 +29,18 @@ def budget_of(config: TrainConfig) -> Budget:
     return Budget(config.eps, config.norm)
 
 
-def recommender_view(config: TrainConfig, num_envs: int | None = None) -> gym.vector.VectorEnv:
-    """The env as the recommender sees it: the native vector env, with a clean copy appended for a clean critic."""
+def recommender_view(
+    config: TrainConfig, num_envs: int | None = None, *, evaluation: bool = False
+) -> gym.vector.VectorEnv:
+    """The env as the recommender sees it: the native vector env, with a clean copy appended for a clean critic.
+
+    ``evaluation=True`` gives the evaluation users (MovieLens: the held-out users; see ``config.eval_env_kwargs``).
+    """
     venv = gym.make_vec(
         config.env_id,
         num_envs=config.num_envs if num_envs is None else num_envs,
         vectorization_mode="vector_entry_point",
-        **config.env_kwargs,
+        **(config.eval_env_kwargs if evaluation else config.env_kwargs),
     )
     return CleanObservationCopy(venv) if config.clean_critic else venv
 

@@ -105,7 +105,7 @@ def evaluate_recommender(
         adversary: the learned adversary, for ``"learned"``.
         greedy: add a greedy row for the clean observations.
     """
-    view = recommender_view(config, num_envs=min(config.num_envs, episodes))
+    view = recommender_view(config, num_envs=min(config.num_envs, episodes), evaluation=True)
     rows = [_row("clean", "sampled", evaluate_attack(view, recommender, None, episodes=episodes, seed=seed))]
     if greedy:
         report = evaluate_attack(view, recommender, None, episodes=episodes, seed=seed, deterministic=True)

@@ -317,7 +317,7 @@ class Trainer:
     def record_curve_point(self) -> None:
         """Evaluate the recommender clean on the evaluation users and append it to the learning curve."""
         episodes = self.config.curve_episodes
-        view = recommender_view(self.config, num_envs=min(self.config.num_envs * 4, episodes))
+        view = recommender_view(self.config, num_envs=min(self.config.num_envs * 4, episodes), evaluation=True)
         report = evaluate(view, self.recommender, episodes=episodes, seed=EVAL_SEED_OFFSET + self.config.seed)
         point = {"steps": int(self.recommender.num_timesteps), **report.summary()}
         self.curve.append({k: round(v, 4) if isinstance(v, float) else v for k, v in point.items()})
@@ -330,7 +330,7 @@ class Trainer:
         if not episodes:
             return {}
         seed = EVAL_SEED_OFFSET + self.config.seed
-        view = recommender_view(self.config, num_envs=min(self.config.num_envs, episodes))
+        view = recommender_view(self.config, num_envs=min(self.config.num_envs, episodes), evaluation=True)
         clean = evaluate_attack(view, self.recommender, None, episodes=episodes, seed=seed)
         out = {"return": clean.mean_return, "ctr": clean.ctr}
         if self.adversary is not None and phase.round > 0:

@@ -172,7 +172,7 @@ def run_eval_cell(config: BoardConfig, cell: EvalCell, out: Path, trained: dict,
         payload = {"records": records, "adversary": None, "wall_s": 0.0, **model}
         write_cell(eval_path(out, cell), "eval", spec, payload)
         return
-    venv = envs.make_vec(config.env, config.slots)
+    venv = envs.make_vec(config.env, config.slots, split="test")  # MovieLens: the held-out users
     budget = Budget(cell.eps, config.norm) if attack != NATURAL else None
     adversary, adversary_cost = None, None
     policy = entries.load_policy(row, cell.seed, artifact, venv, envs.derive_seed("adversary-victim", cell.seed))

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from agents.commands.movielens_option import add_movielens_option, movielens_folder
+
 NAME = "leaderboard"
 HELP = (
     "Train and attack every entry of the leaderboard and write leaderboard.csv/.json/.md/.png. "
@@ -44,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--env-id", default=None, choices=["AdvRec-v1", "AdvRec-v0"], help="override the board's env id"
+    )
+    add_movielens_option(
+        parser,
+        "an ml-100k folder: the board runs on AdvRec-MovieLens-v1 over it (entries trained on its training users, "
+        "scored on its held-out users; the supervised entry is left out)",
     )
     parser.add_argument(
         "--commit-cells",
@@ -107,6 +114,8 @@ def command_line(args: argparse.Namespace) -> str:
         parts += ["--entries", args.entries]
     if args.env_id:
         parts += ["--env-id", args.env_id]
+    if args.movielens:
+        parts += ["--movielens", str(args.movielens)]
     if args.report_only:
         parts.append("--report-only")
     return " ".join(parts)
@@ -136,18 +145,25 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             "--report-only computes nothing: it takes neither --commit-cells nor --recompute-other-commits."
         )
+    if args.movielens and args.env_id:
+        raise ValueError(f"--movielens runs AdvRec-MovieLens-v1; give --movielens or --env-id {args.env_id}, not both.")
+    movielens = movielens_folder(args)  # checked before any work
     if args.config is not None:
         if args.quick:
             raise ValueError("Give --quick or --config, not both.")
         config = load_config(args.config)
     else:
         preset = protocol.quick if args.quick else protocol.full
-        # the supervised row joins the full board when its policy is importable (too slow for --quick)
-        config = preset(args.norm, include_supervised=entries.supervised_available() and not args.quick)
+        # the supervised row joins the full board when its policy is importable (too slow for --quick);
+        # it logs the synthetic catalogue, so a MovieLens board goes without it
+        supervised = entries.supervised_available() and not args.quick and movielens is None
+        config = preset(args.norm, include_supervised=supervised)
     if args.entries:
         config = config.with_entries([e.strip() for e in args.entries.split(",") if e.strip()])
     if args.env_id:
         config = dataclasses.replace(config, env=dataclasses.replace(config.env, env_id=args.env_id))
+    if movielens is not None:
+        config = dataclasses.replace(config, env=dataclasses.replace(config.env, movielens=movielens))
     if args.out:
         out = Path(args.out)
     else:

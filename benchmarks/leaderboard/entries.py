@@ -80,6 +80,7 @@ def trainer_config(row: Row, seed: int, config: BoardConfig, workdir: Path):
     rounds = config.game_rounds if game else 1
     return TrainConfig(
         env_id=config.env.env_id,
+        movielens=config.env.movielens,
         num_items=config.env.num_items,
         num_topics=config.env.num_topics,
         catalogue_seed=config.env.catalogue_seed,
@@ -147,6 +148,12 @@ def train_supervised(row: Row, seed: int, config: BoardConfig, workdir: Path) ->
 
     if config.env.random_embedding_dim is not None:
         raise ValueError("The supervised entry needs the language-model catalogue; set env.random_embedding_dim=None.")
+    if config.env.movielens is not None:
+        raise ValueError(
+            "The supervised entry logs AdvRec-v0's synthetic catalogue; it has no MovieLens form on the board "
+            "(advrec finetune --movielens PATH trains the click model on the folder's ratings instead): drop it "
+            "from the entries."
+        )
     artifact = workdir / "click_model.pt"
     settings = {
         "num_envs": config.num_envs,

@@ -1,5 +1,9 @@
 """The board's environment: which AdvRec (``AdvRec-v1`` by default) every entry is trained and scored on, and its seeds.
 
+On ``AdvRec-MovieLens-v1`` (``EnvConfig(movielens=PATH)``, ``advrec leaderboard --movielens PATH``)
+training draws from the folder's training users and every evaluation from its held-out users (the
+by-user split of :mod:`advrec_gym.movielens_env`), on top of the seed ranges below.
+
 Training and evaluation draw their users from disjoint seed ranges: a vector env reset with seed ``s``
 seeds slot ``i`` with ``s + i``, so training seed ``k`` uses slot seeds ``[1000 k, 1000 k + num_envs)``
 and evaluation seed ``k`` uses ``[EVAL_SEED_BASE + 1000 k, ...)``; with at most 1,000 slots and seeds
@@ -9,6 +13,7 @@ below 1,000,000 the two ranges never meet (checked by :class:`~benchmarks.leader
 from __future__ import annotations
 
 import functools
+import os
 import zlib
 from dataclasses import asdict, dataclass
 
@@ -19,8 +24,9 @@ import advrec_gym  # noqa: F401  (registers the AdvRec ids)
 from advrec_gym import Catalogue
 from advrec_gym._validation import check_choice, check_int
 
+MOVIELENS_ENV_ID = "AdvRec-MovieLens-v1"
 #: the env ids a board may name (AdvRec-v0 is frozen: the committed v0 boards name it explicitly)
-ENV_IDS = ("AdvRec-v1", "AdvRec-v0")
+ENV_IDS = ("AdvRec-v1", "AdvRec-v0", MOVIELENS_ENV_ID)
 SEED_STRIDE = 1000
 EVAL_SEED_BASE = 1_000_000_000
 MAX_SEED = 1_000_000
@@ -31,8 +37,12 @@ class EnvConfig:
     """The env setting of a board.
 
     Attributes:
-        env_id: the registered env, one of :data:`ENV_IDS` (``"AdvRec-v1"``, the default, or the
-            frozen ``"AdvRec-v0"`` that the committed v0 boards name).
+        env_id: the registered env, one of :data:`ENV_IDS` (``"AdvRec-v1"``, the default, the
+            frozen ``"AdvRec-v0"`` that the committed v0 boards name, or ``"AdvRec-MovieLens-v1"``,
+            set by ``movielens``).
+        movielens: an ml-100k folder: the board runs on ``AdvRec-MovieLens-v1`` over it, trained on
+            its training users and scored on its held-out users; the synthetic catalogue's
+            ``num_items``, ``num_topics`` and ``catalogue_seed`` are then unused.
         num_items: items in the synthetic catalogue.
         num_topics: topics in the synthetic catalogue.
         catalogue_seed: seed of the synthetic catalogue.
@@ -43,6 +53,7 @@ class EnvConfig:
     """
 
     env_id: str = "AdvRec-v1"
+    movielens: str | None = None
     num_items: int = 1000
     num_topics: int = 20
     catalogue_seed: int = 0
@@ -51,6 +62,22 @@ class EnvConfig:
 
     def __post_init__(self):
         check_choice("env_id", self.env_id, ENV_IDS)
+        if self.movielens is not None:
+            if not isinstance(self.movielens, (str, os.PathLike)) or not str(self.movielens):
+                raise TypeError(f"movielens must be an ml-100k folder or None, got movielens={self.movielens!r}.")
+            if self.env_id not in ("AdvRec-v1", MOVIELENS_ENV_ID):
+                raise ValueError(
+                    f"movielens={self.movielens!r} runs {MOVIELENS_ENV_ID}, but env_id={self.env_id!r}: drop one."
+                )
+            if self.random_embedding_dim is not None:
+                raise ValueError(
+                    f"movielens={self.movielens!r} encodes the folder's films with the language model; "
+                    f"random_embedding_dim must be None, got {self.random_embedding_dim}."
+                )
+            object.__setattr__(self, "movielens", os.fspath(self.movielens))
+            object.__setattr__(self, "env_id", MOVIELENS_ENV_ID)
+        elif self.env_id == MOVIELENS_ENV_ID:
+            raise ValueError(f"env_id={MOVIELENS_ENV_ID!r} needs movielens=<an ml-100k folder>, got None.")
         check_int("num_items", self.num_items, low=2)
         check_int("num_topics", self.num_topics, low=1, high=self.num_items)
         check_int("catalogue_seed", self.catalogue_seed, low=0)
@@ -82,11 +109,18 @@ def _random_catalogue(num_items: int, dim: int, num_topics: int, seed: int) -> C
     )
 
 
-def make_vec(env: EnvConfig, num_envs: int) -> gym.vector.VectorEnv:
-    """The native vector env (same-step autoreset) for ``env`` with ``num_envs`` slots."""
+def make_vec(env: EnvConfig, num_envs: int, split: str = "train") -> gym.vector.VectorEnv:
+    """The native vector env (same-step autoreset) for ``env`` with ``num_envs`` slots.
+
+    ``split`` (``"train"`` or ``"test"``) picks a MovieLens folder's training or held-out users; the
+    synthetic envs separate training from evaluation by seed instead and ignore it.
+    """
+    check_choice("split", split, ("train", "test"))
     kwargs: dict = {"max_episode_steps": env.max_episode_steps}
     cat = catalogue(env)
-    if cat is None:
+    if env.movielens is not None:
+        kwargs.update(path=env.movielens, split=split)
+    elif cat is None:
         kwargs.update(num_items=env.num_items, num_topics=env.num_topics, catalogue_seed=env.catalogue_seed)
     else:
         kwargs["catalogue"] = cat

@@ -235,7 +235,11 @@ def markdown(data: BoardData, table: list[dict], info: dict, figure: bool = True
             "if the env's randomness per episode does not depend on the policy)"
         )
         + f". Budget: {norm}, main eps {main:g} (grid {', '.join(f'{e:g}' for e in c.eps_grid)}) in raw embedding "
-        f"units. Env: {c.env.num_items} items / {c.env.num_topics} topics"
+        + (
+            f"units. Env: the films of {c.env.movielens} (trained on its training users, scored on its held-out users)"
+            if c.env.movielens is not None
+            else f"units. Env: {c.env.num_items} items / {c.env.num_topics} topics"
+        )
         + ("" if c.env.random_embedding_dim is None else f" (random {c.env.random_embedding_dim}-d embeddings)")
         + f"; PPO {c.train_steps:,} steps, LinUCB {c.bandit_steps:,} steps, learned adversary {c.adversary_steps:,} steps"
         + "".join(f"; {a} only at eps {', '.join(f'{e:g}' for e in c.attack_eps(a))}" for a in c.attack_eps_scales)

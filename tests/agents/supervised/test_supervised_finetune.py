@@ -100,6 +100,6 @@ def test_finetune_on_movielens_fixture(movielens_mini, sup_cache_dir, monkeypatc
         **TINY,
     )
     result = finetune(config)
-    assert result.catalogue.num_items == 12
+    assert result.catalogue.num_items == 11  # the placeholder movie 9 ("unknown") is left out
     assert result.splits.train.num_users + result.splits.validation.num_users + result.splits.test.num_users == 8
     assert len(result.training.history) == 1
