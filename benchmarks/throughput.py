@@ -269,7 +269,7 @@ def bench_encode(num_items: int, repeats: int) -> dict:
     return {
         "num_items": num_items,
         "model": "all-MiniLM-L6-v2",
-        "device": encoder.device,
+        "device": str(encoder.device),
         "model_load_s": load_s,
         "first_build_s": first_build_s,
         "encode_s": encode,
