@@ -86,7 +86,7 @@ REFERENCE_NOTES = {
     "random": "",
     "popularity": "",
     "nearest-neighbour": "training-free: liked history + fatigue",
-    "nn-filter": "training-free: + regret, skips, zero-shot clickbait probe",
+    "nn-filter": "training-free: + a skip penalty and the zero-shot clickbait probe",
     "oracle": "myopic: maximises the next click, reads the hidden state",
     "planner": "ceiling: plans over the known dynamics, reads the hidden state",
 }

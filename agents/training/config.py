@@ -20,6 +20,26 @@ from advrec_gym.device import check_device_name
 
 MOVIELENS_ENV_ID = "AdvRec-MovieLens-v1"
 ENV_IDS = ("AdvRec-v1", "AdvRec-v0", MOVIELENS_ENV_ID)
+
+
+def resolve_env_id(env_id: str, movielens: str | os.PathLike | None) -> tuple[str, str | None]:
+    """The env id and MovieLens folder a config runs: ``movielens`` turns AdvRec-v1 into its MovieLens env.
+
+    Raises ``TypeError`` / ``ValueError`` naming the argument for an unknown id, a folder that is not a
+    path, a folder with another env (AdvRec-v0), or the MovieLens id without a folder.
+    """
+    check_choice("env_id", env_id, ENV_IDS)
+    if movielens is not None:
+        if not isinstance(movielens, (str, os.PathLike)) or not str(movielens):
+            raise TypeError(f"movielens must be an ml-100k folder or None, got movielens={movielens!r}.")
+        if env_id not in ("AdvRec-v1", MOVIELENS_ENV_ID):
+            raise ValueError(f"movielens={movielens!r} runs {MOVIELENS_ENV_ID}, but env_id={env_id!r}: drop one.")
+        return MOVIELENS_ENV_ID, os.fspath(movielens)
+    if env_id == MOVIELENS_ENV_ID:
+        raise ValueError(f"env_id={MOVIELENS_ENV_ID!r} needs movielens=<an ml-100k folder>, got None.")
+    return env_id, None
+
+
 POLICIES = ("item_embedding", "mlp")
 DEFENCES = ("none", "noise", "pgd", "atla", "sa")
 NORMS = ("inf", "2")
@@ -179,17 +199,7 @@ class TrainConfig:
             check_int(name, getattr(self, name), low=0)
         check_int("catalogue_seed", self.catalogue_seed, low=0)
         check_int("seed", self.seed, low=0)
-        check_choice("env_id", self.env_id, ENV_IDS)
-        if self.movielens is not None:
-            if not isinstance(self.movielens, (str, os.PathLike)) or not str(self.movielens):
-                raise TypeError(f"movielens must be an ml-100k folder or None, got movielens={self.movielens!r}.")
-            if self.env_id not in ("AdvRec-v1", MOVIELENS_ENV_ID):
-                raise ValueError(
-                    f"movielens={self.movielens!r} runs {MOVIELENS_ENV_ID}, but env_id={self.env_id!r}: drop one."
-                )
-            self.movielens, self.env_id = os.fspath(self.movielens), MOVIELENS_ENV_ID
-        elif self.env_id == MOVIELENS_ENV_ID:
-            raise ValueError(f"env_id={MOVIELENS_ENV_ID!r} needs movielens=<an ml-100k folder>, got None.")
+        self.env_id, self.movielens = resolve_env_id(self.env_id, self.movielens)
         check_choice("policy", self.policy, POLICIES)
         check_choice("defence", self.defence, DEFENCES)
         check_choice("norm", self.norm, NORMS)

@@ -13,7 +13,6 @@ below 1,000,000 the two ranges never meet (checked by :class:`~benchmarks.leader
 from __future__ import annotations
 
 import functools
-import os
 import zlib
 from dataclasses import asdict, dataclass
 
@@ -24,9 +23,6 @@ import advrec_gym  # noqa: F401  (registers the AdvRec ids)
 from advrec_gym import Catalogue
 from advrec_gym._validation import check_choice, check_int
 
-MOVIELENS_ENV_ID = "AdvRec-MovieLens-v1"
-#: the env ids a board may name (AdvRec-v0 is frozen: the committed v0 boards name it explicitly)
-ENV_IDS = ("AdvRec-v1", "AdvRec-v0", MOVIELENS_ENV_ID)
 SEED_STRIDE = 1000
 EVAL_SEED_BASE = 1_000_000_000
 MAX_SEED = 1_000_000
@@ -37,7 +33,7 @@ class EnvConfig:
     """The env setting of a board.
 
     Attributes:
-        env_id: the registered env, one of :data:`ENV_IDS` (``"AdvRec-v1"``, the default, the
+        env_id: the registered env, one of :data:`agents.training.config.ENV_IDS` (``"AdvRec-v1"``, the default, the
             frozen ``"AdvRec-v0"`` that the committed v0 boards name, or ``"AdvRec-MovieLens-v1"``,
             set by ``movielens``).
         movielens: an ml-100k folder: the board runs on ``AdvRec-MovieLens-v1`` over it, trained on
@@ -61,23 +57,16 @@ class EnvConfig:
     max_episode_steps: int = 100
 
     def __post_init__(self):
-        check_choice("env_id", self.env_id, ENV_IDS)
-        if self.movielens is not None:
-            if not isinstance(self.movielens, (str, os.PathLike)) or not str(self.movielens):
-                raise TypeError(f"movielens must be an ml-100k folder or None, got movielens={self.movielens!r}.")
-            if self.env_id not in ("AdvRec-v1", MOVIELENS_ENV_ID):
-                raise ValueError(
-                    f"movielens={self.movielens!r} runs {MOVIELENS_ENV_ID}, but env_id={self.env_id!r}: drop one."
-                )
-            if self.random_embedding_dim is not None:
-                raise ValueError(
-                    f"movielens={self.movielens!r} encodes the folder's films with the language model; "
-                    f"random_embedding_dim must be None, got {self.random_embedding_dim}."
-                )
-            object.__setattr__(self, "movielens", os.fspath(self.movielens))
-            object.__setattr__(self, "env_id", MOVIELENS_ENV_ID)
-        elif self.env_id == MOVIELENS_ENV_ID:
-            raise ValueError(f"env_id={MOVIELENS_ENV_ID!r} needs movielens=<an ml-100k folder>, got None.")
+        from agents.training.config import resolve_env_id
+
+        env_id, movielens = resolve_env_id(self.env_id, self.movielens)
+        if movielens is not None and self.random_embedding_dim is not None:
+            raise ValueError(
+                f"movielens={self.movielens!r} encodes the folder's films with the language model; "
+                f"random_embedding_dim must be None, got {self.random_embedding_dim}."
+            )
+        object.__setattr__(self, "movielens", movielens)
+        object.__setattr__(self, "env_id", env_id)
         check_int("num_items", self.num_items, low=2)
         check_int("num_topics", self.num_topics, low=1, high=self.num_items)
         check_int("catalogue_seed", self.catalogue_seed, low=0)
