@@ -139,8 +139,9 @@ def _row(attack: str, mode: str, report) -> dict[str, Any]:
 def format_table(rows: list[dict[str, Any]], title: str = "") -> str:
     """A plain-text table of :func:`evaluate_recommender`'s rows."""
     lines = [title] if title else []
+    width = max([10, *(len(r["attack"]) + 2 for r in rows)])  # the suite's names are longer than v0's
     lines.append(
-        f"{'attack':<10}{'actions':<9}{'eps':>7}{'return':>17}{'kept':>7}{'CTR':>7}{'length':>8}{'low-q':>7}{'success':>9}"
+        f"{'attack':<{width}}{'actions':<9}{'eps':>7}{'return':>17}{'kept':>7}{'CTR':>7}{'length':>8}{'low-q':>7}{'success':>9}"
     )
     for r in rows:
         eps = "-" if r["attack"] == "clean" else f"{r['eps']:g}"
@@ -148,7 +149,7 @@ def format_table(rows: list[dict[str, Any]], title: str = "") -> str:
         kept = "-" if math.isnan(r["return_kept"]) else f"{r['return_kept']:.2f}"
         low = "-" if math.isnan(r.get("low_quality_clicked", math.nan)) else f"{r['low_quality_clicked']:.2f}"
         lines.append(
-            f"{r['attack']:<10}{r['actions']:<9}{eps:>7}{r['return_mean']:>9.2f} +- {r['return_std']:<5.1f}"
+            f"{r['attack']:<{width}}{r['actions']:<9}{eps:>7}{r['return_mean']:>9.2f} +- {r['return_std']:<5.1f}"
             f"{kept:>7}{r['ctr']:>7.3f}{r.get('length', math.nan):>8.1f}{low:>7}{success:>9}"
         )
     return "\n".join(lines)
