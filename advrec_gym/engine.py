@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import warnings
 
+import numba as nb
 import numpy as np
 
 from advrec_gym import kernel as K
+from advrec_gym._validation import check_int
 from advrec_gym.catalogue import Catalogue
 from advrec_gym.choice import LogitChoice
 from advrec_gym.dynamics import Dynamics
@@ -94,7 +96,8 @@ class Engine:
             np.zeros((n, self.obs_dim), dtype=np.float32) if self.autoreset else np.zeros((1, self.obs_dim), np.float32)
         )
         self.seeded = False
-        self._compiled = False
+        self._compiled: set = set()
+        self.threads = 1
         self.set_catalogue(catalogue)
 
     # ------------------------------------------------------------------ static tables
@@ -185,11 +188,26 @@ class Engine:
         Results are in ``self.out`` (columns :data:`~advrec_gym.kernel.OUT_FIELDS`), the observation in
         ``self.obs``, and (autoreset) the last observation of each finished episode in ``self.final``.
         """
-        if not self._compiled:  # the first call compiles (or loads the cache): turn a failure into a clear error
-            done = _guard(K.step, slates, *self._state())
-            self._compiled = True
+        fn, args = K.step, (slates, *self._state())
+        if self.threads > 1:  # the users split across numba's threads (the same results: kernel.step_threaded)
+            nb.set_num_threads(self.threads)
+            fn, args = K.step_threaded, (*args, 4 * self.threads)  # chunks: 4 a thread, for balance
+        if fn not in self._compiled:  # the first call compiles (or loads the cache): turn a failure into a clear error
+            done = _guard(fn, *args)
+            self._compiled.add(fn)
             return done
-        return K.step(slates, *self._state())
+        return fn(*args)
+
+    def set_threads(self, threads: int) -> None:
+        """Step with ``threads`` numba threads (1: the single-threaded kernel); at most ``numba.config.NUMBA_NUM_THREADS``."""
+        most = nb.config.NUMBA_NUM_THREADS
+        threads = check_int("threads", threads, low=1)
+        if threads > most:
+            raise ValueError(
+                f"threads must be in [1, {most}] (numba's thread pool, NUMBA_NUM_THREADS, defaults to the CPU "
+                f"count), got threads={threads}."
+            )
+        self.threads = threads
 
     def _state(self) -> tuple:
         """The kernel's arguments after the slates, in order."""

@@ -314,15 +314,31 @@ def _dot(a, a_start, b):
     return acc
 
 
-@_jit
-def step(actions, obs, users, ustate, counters, out, final, tables, params):
+def _step(actions, obs, users, ustate, counters, out, final, tables, params, chunks=1):
     """Advance every slot by one step (see the module docstring for the arrays).
+
+    Compiled twice: :func:`step` (one thread) and :func:`step_threaded` (``parallel=True``: the
+    users, in ``chunks`` contiguous runs, are split across numba's threads, ``numba.set_num_threads``).
+    Each user's update reads and writes only its own rows and its draws depend only on its own
+    counters, so both give identical results; each chunk has its own scratch rows.
 
     Returns:
         The number of slots whose episode ended; with autoreset on, their last observation is in
         ``final`` and the slot already holds its next user.
     """
-    n, k = actions.shape
+    n = actions.shape[0]
+    chunks = max(1, min(chunks, n))
+    done_count = 0
+    for chunk in nb.prange(chunks):
+        first, last = chunk * n // chunks, (chunk + 1) * n // chunks
+        done_count += _step_rows(first, last, actions, obs, users, ustate, counters, out, final, tables, params)
+    return done_count
+
+
+@_jit
+def _step_rows(first, last, actions, obs, users, ustate, counters, out, final, tables, params):
+    """The step of slots ``first, ..., last - 1`` (one chunk of :func:`_step`); returns how many ended."""
+    k = actions.shape[1]
     dim = users.shape[1]
     urow = int(params[P_ROW_USER_EMB])
     q_off, a_off = int(params[P_OFF_QUALITY]), int(params[P_OFF_APPEAL])
@@ -335,7 +351,7 @@ def step(actions, obs, users, ustate, counters, out, final, tables, params):
     aff = np.empty(k)
     mean_shown = np.empty(dim, dtype=np.float32)
     done_count = 0
-    for i in range(n):
+    for i in range(first, last):
         key, episode, t = np.uint64(counters[i, C_KEY]), counters[i, C_EPISODE], counters[i, C_T]
         u_row = users[i]
         o_row = obs[i]  # its shown average (at sblock) *before* this step is the fatigue state
@@ -447,6 +463,10 @@ def step(actions, obs, users, ustate, counters, out, final, tables, params):
                 counters[i, C_EPISODE] += 1
                 _restart(i, obs, users, ustate, counters, tables, params)
     return done_count
+
+
+step = _jit(_step)
+step_threaded = nb.njit(cache=True, fastmath=True, nogil=True, parallel=True)(_step)
 
 
 # --------------------------------------------------------------------------- replay of logged histories

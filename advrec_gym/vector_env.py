@@ -37,6 +37,10 @@ class AdvRecVectorEnv(VectorEnv):
         copy: return a fresh observation array each call (default). ``False`` returns the engine's
             buffer itself, which the next ``step`` overwrites: faster, for callers that consume the
             observation before stepping again.
+        threads: numba threads that step the users (default 1). Each user's update is independent and
+            its draws depend only on its own counters, so any thread count gives the same trajectories;
+            more threads pay off for thousands of users on an otherwise idle machine (during PPO
+            training the policy's torch threads want the cores).
 
     Autoreset is **same-step** (``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``), inside the
     kernel: when slot ``i`` ends, ``step`` returns the first observation of its next episode, and the
@@ -70,10 +74,11 @@ class AdvRecVectorEnv(VectorEnv):
         horizon: int | None = 100,
         max_episode_steps: int | None = None,
         copy: bool = True,
+        threads: int = 1,
         render_mode: str | None = None,
         **unknown: Any,
     ):
-        reject_unknown(unknown, (*ENV_KWARGS, "num_envs", "max_episode_steps", "copy", "render_mode"))
+        reject_unknown(unknown, (*ENV_KWARGS, "num_envs", "max_episode_steps", "copy", "threads", "render_mode"))
         if render_mode is not None:
             raise ValueError(
                 f"render_mode must be None for the vector env, got render_mode={render_mode!r}: render a single "
@@ -93,6 +98,7 @@ class AdvRecVectorEnv(VectorEnv):
         options.update(kinds=kinds, encoder=encoder, cache_dir=cache_dir, user_model=user_model)
         options.update(choice_model=choice_model, dynamics=dynamics, slate_size=slate_size, horizon=horizon)
         self.engine = build_engine(self.num_envs, True, **options)
+        self.engine.set_threads(threads)
         self.single_action_space, self.single_observation_space = single_spaces(self.engine)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)

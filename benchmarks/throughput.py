@@ -29,6 +29,9 @@ Measured, for ``--env-id`` (default AdvRec-v1):
 Each rate is given per wall-clock second and per CPU second of this process (``time.process_time``);
 on a shared machine the wall-clock rate drops with the load (the JSON records the load average).
 
+With ``--threads`` (default 1 and the CPU count) the vector env is also stepped by several numba
+threads (``copy=False``) and compared with the roofline written by as many threads.
+
 Targets: the vector env at 4096 and 16384 users at >= 70% of the write-only roofline, >= 50x SARDINE's
 single-env steps/s; the single env >= 8x SARDINE's.
 """
@@ -93,10 +96,18 @@ def bench_single(env_id: str, steps: int, repeats: int, seed: int = 0) -> dict:
 
 
 def bench_vector(
-    env_id: str, num_envs: int, copy: bool, user_steps: int, repeats: int, max_steps: int = 20_000, seed: int = 0
+    env_id: str,
+    num_envs: int,
+    copy: bool,
+    user_steps: int,
+    repeats: int,
+    max_steps: int = 20_000,
+    seed: int = 0,
+    threads: int = 1,
 ) -> dict:
-    """Median user-steps/s of the native vector env (autoresets included)."""
-    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", copy=copy)
+    """Median user-steps/s of the native vector env (autoresets included), stepped by ``threads`` numba threads."""
+    kwargs = {"threads": threads} if threads > 1 else {}
+    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", copy=copy, **kwargs)
     num_items = venv.unwrapped.catalogue.num_items
     steps = min(max_steps, max(20, user_steps // num_envs))
     actions = np.random.default_rng(seed).integers(0, num_items, size=(steps, num_envs))
@@ -116,6 +127,7 @@ def bench_vector(
     return {
         "num_envs": num_envs,
         "copy": copy,
+        "threads": threads,
         "bytes_per_user": per_user,
         "obs_dim": int(venv.single_observation_space.shape[0]),
         "user_steps_per_s": rate,
@@ -127,16 +139,29 @@ def bench_vector(
 
 
 # ---------------------------------------------------------------------------- the roofline
-def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int) -> dict:
-    """User-steps/s of writing every observation row once (compiled), and of copying the buffer (np.copyto)."""
+def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, threads: int = 1) -> dict:
+    """User-steps/s of writing every observation row once (compiled), and of copying the buffer (np.copyto).
+
+    With ``threads`` > 1 the rows are written by that many numba threads (the reference of the
+    threaded vector env); ``np.copyto`` is single-threaded either way.
+    """
     import numba
 
-    @numba.njit(cache=False, fastmath=True)
+    def _write(obs, value, chunks):
+        n = obs.shape[0]
+        for chunk in numba.prange(chunks):
+            for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
+                row = obs[i]
+                for c in range(row.shape[0]):
+                    row[c] = value
+
+    if threads > 1:
+        numba.set_num_threads(threads)
+    kernel = numba.njit(cache=False, fastmath=True, parallel=threads > 1)(_write)
+    chunks = 4 * threads  # as the threaded vector env splits its users
+
     def write_rows(obs, value):
-        for i in range(obs.shape[0]):
-            row = obs[i]
-            for c in range(row.shape[0]):
-                row[c] = value
+        kernel(obs, value, chunks)
 
     src = np.zeros((num_envs, obs_dim), dtype=np.float32)
     dst = np.zeros_like(src)
@@ -156,6 +181,7 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int) -
     return {
         "num_envs": num_envs,
         "obs_dim": obs_dim,
+        "threads": threads,
         "write_user_steps_per_s": statistics.median(writes),
         "copy_user_steps_per_s": statistics.median(copies),
         "write_gb_per_s": statistics.median(writes) * obs_dim * 4 / 1e9,
@@ -310,19 +336,24 @@ def machine_info() -> dict:
 # ---------------------------------------------------------------------------- main
 def _targets(vector: list[dict], roofline: list[dict], single: dict, sardine: list[dict] | None) -> dict:
     """The targets, each with what was reached (``None`` where its reference was not measured)."""
-    roof = {r["num_envs"]: r["write_user_steps_per_s"] for r in roofline}
+    roof = {(r["num_envs"], r.get("threads", 1)): r["write_user_steps_per_s"] for r in roofline}
     out = {}
     for n in TARGET_NUM_ENVS:
-        for copy in (False, True):
-            rate = next((v["user_steps_per_s"] for v in vector if v["num_envs"] == n and v["copy"] == copy), None)
-            share = None if rate is None or n not in roof else rate / roof[n]
-            out[f"vector_{n}_copy_{copy}_roofline_share"] = {
+        for v in vector:
+            if v["num_envs"] != n:
+                continue
+            threads = v.get("threads", 1)
+            share = v["user_steps_per_s"] / roof[(n, threads)] if (n, threads) in roof else None
+            name = f"vector_{n}_copy_{v['copy']}" + (f"_threads_{threads}" if threads > 1 else "")
+            out[f"{name}_roofline_share"] = {
                 "target": TARGET_ROOFLINE_SHARE,
                 "reached": share,
                 "met": share is not None and share >= TARGET_ROOFLINE_SHARE,
             }
     sardine_single = max((sd["steps_per_s"] for sd in sardine or []), default=None)
-    best_vector = max((v["user_steps_per_s"] for v in vector if v["num_envs"] in TARGET_NUM_ENVS), default=None)
+    best_vector = max(  # one thread: SARDINE steps one user in one Python thread
+        (v["user_steps_per_s"] for v in vector if v["num_envs"] in TARGET_NUM_ENVS and v["threads"] == 1), default=None
+    )
     for name, rate, target in (
         ("vector_over_sardine", best_vector, TARGET_VECTOR_OVER_SARDINE),
         ("single_over_sardine", single["steps_per_s"], TARGET_SINGLE_OVER_SARDINE),
@@ -340,6 +371,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--user-steps", type=int, default=2_000_000, help="user-steps per vector-env run")
     parser.add_argument("--max-vector-steps", type=int, default=20_000, help="cap on vector steps per run (small N)")
     parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 64, 1024, 4096, 16384])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=sorted({1, os.cpu_count() or 1}),
+        help="numba thread counts of the vector env (copy=False) and of its roofline (1 also times copy=True)",
+    )
     parser.add_argument("--encode-items", type=int, default=1000, help="items encoded cold")
     parser.add_argument("--encode-repeats", type=int, default=3)
     parser.add_argument("--torch-threads", type=int, default=None, help="torch threads for encoding (default: torch's)")
@@ -353,6 +391,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="a smoke run: few steps, one repeat, no JSON")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    import numba
+
+    most = numba.config.NUMBA_NUM_THREADS
+    if any(not 1 <= t <= most for t in args.threads):
+        parser.error(f"--threads must be in [1, {most}] (numba's thread pool), got {args.threads}")
     if args.quick:
         args.repeats, args.single_steps, args.user_steps, args.encode_repeats = 1, 2000, 100_000, 1
         args.max_vector_steps = 2000
@@ -370,14 +413,17 @@ def main(argv: list[str] | None = None) -> dict:
     single = bench_single(args.env_id, args.single_steps, args.repeats)
     vector, roofline = [], []
     for n in args.num_envs:
-        for copy in (True, False):
-            vector.append(bench_vector(args.env_id, n, copy, args.user_steps, args.repeats, args.max_vector_steps))
-        roofline.append(bench_roofline(n, vector[-1]["obs_dim"], args.user_steps, args.repeats))
+        for threads in args.threads:
+            for copy in (True, False) if threads == 1 else (False,):
+                vector.append(
+                    bench_vector(args.env_id, n, copy, args.user_steps, args.repeats, args.max_vector_steps, 0, threads)
+                )
+            roofline.append(bench_roofline(n, vector[-1]["obs_dim"], args.user_steps, args.repeats, threads))
     sardine = bench_sardine(args.sardine_python, args.single_steps, args.repeats) if args.sardine_python else None
     compile_times = None if args.skip_compile else bench_compile()
     encode = None if args.skip_encode else bench_encode(args.encode_items, args.encode_repeats)
 
-    roof = {r["num_envs"]: r for r in roofline}
+    roof = {(r["num_envs"], r["threads"]): r for r in roofline}
     header = ("benchmark", "num_envs", "user-steps/s", "per CPU-s", "of roofline", "")
     rows = [
         (
@@ -391,11 +437,12 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     for v in vector:
         us = 1e6 / v["vector_steps_per_s"]
-        share = v["user_steps_per_s"] / roof[v["num_envs"]]["write_user_steps_per_s"]
+        share = v["user_steps_per_s"] / roof[(v["num_envs"], v["threads"])]["write_user_steps_per_s"]
         memory = f", {v['bytes_per_user']:,} B/user" if v["bytes_per_user"] else ""
+        threads = f", {v['threads']} threads" if v["threads"] > 1 else ""
         rows.append(
             (
-                f"vector env, copy={v['copy']}",
+                f"vector env, copy={v['copy']}{threads}",
                 str(v["num_envs"]),
                 f"{v['user_steps_per_s']:,.0f}",
                 f"{v['user_steps_per_cpu_s']:,.0f}",
@@ -406,7 +453,7 @@ def main(argv: list[str] | None = None) -> dict:
     for r in roofline:
         rows.append(
             (
-                "roofline: write obs rows",
+                "roofline: write obs rows" + (f", {r['threads']} threads" if r["threads"] > 1 else ""),
                 str(r["num_envs"]),
                 f"{r['write_user_steps_per_s']:,.0f}",
                 "",

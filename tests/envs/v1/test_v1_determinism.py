@@ -102,3 +102,44 @@ def test_a_slot_does_not_depend_on_the_batch_size(v1_catalogue):
         o2, r2, *_ = big.step(a)
         np.testing.assert_array_equal(o1, o2[:2])
         np.testing.assert_array_equal(r1, r2[:2])
+
+
+@pytest.mark.parametrize("slate_size", [1, 3])
+def test_the_threaded_kernel_gives_the_single_threaded_trajectories(v1_catalogue, slate_size):
+    """threads=2 splits the users across numba threads: every array it returns is bit-identical."""
+    import numba
+
+    threads = min(2, numba.config.NUMBA_NUM_THREADS)
+    n = 37  # not a multiple of the chunk count: uneven chunks
+    rng = np.random.default_rng(3)
+    actions = np.stack([rng.permuted(np.tile(np.arange(v1_catalogue.num_items), (n, 1)), axis=1)[:, :slate_size]
+                        for _ in range(120)])  # fmt: skip
+    one = AdvRecVectorEnv(n, catalogue=v1_catalogue, slate_size=slate_size)
+    many = AdvRecVectorEnv(n, catalogue=v1_catalogue, slate_size=slate_size, threads=threads)
+    assert many.engine.threads == threads
+    o1, _ = one.reset(seed=40)
+    o2, _ = many.reset(seed=40)
+    ended = 0
+    for a in actions:
+        a = a[:, 0] if slate_size == 1 else a
+        s1, s2 = one.step(a), many.step(a)
+        for x, y in zip(s1[:4], s2[:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+        assert sorted(s1[4]) == sorted(s2[4])
+        for key in s1[4]:
+            np.testing.assert_array_equal(s1[4][key], s2[4][key])
+        ended += int(np.sum(s1[2] | s1[3]))
+    assert ended > n  # autoresets happened inside the threaded kernel too
+    np.testing.assert_array_equal(one.engine.users, many.engine.users)
+    np.testing.assert_array_equal(one.engine.counters, many.engine.counters)
+
+
+@pytest.mark.parametrize(
+    ("threads", "error", "match"),
+    [(0, ValueError, r"threads must be an int in \[1, inf\), got threads=0"),
+     (10_000, ValueError, r"threads must be in \[1, \d+\].*got threads=10000"),
+     (1.5, TypeError, r"threads must be an int, got threads=1.5")],
+)  # fmt: skip
+def test_threads_is_validated(v1_catalogue, threads, error, match):
+    with pytest.raises(error, match=match):
+        AdvRecVectorEnv(2, catalogue=v1_catalogue, threads=threads)
