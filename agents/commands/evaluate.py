@@ -6,11 +6,13 @@ import argparse
 from pathlib import Path
 
 from agents.commands.movielens_option import add_movielens_option, movielens_folder
+from agents.training.config import EVAL_ATTACKS
 
 NAME = "evaluate"
 HELP = (
-    "Evaluate a checkpoint's recommender clean and under attacks (random, fgsm, pgd, critic, learned) and "
-    "print return, CTR and attack success rate; writes the table as JSON."
+    "Evaluate a checkpoint's recommender clean and under attacks (the suite: random noise, FGSM, PGD/APGD on "
+    "several objectives, critic, MAD, query-only, a learned best response) and print return, CTR and attack "
+    "success rate; writes the table as JSON."
 )
 
 
@@ -23,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         default=["pgd"],
         metavar="NAME",
-        help="attacks to evaluate: random, fgsm, pgd, critic, learned (the checkpoint's adversary, or a best response)",
+        help=f"attacks to evaluate: {', '.join(EVAL_ATTACKS)} (learned: the checkpoint's adversary, or a best response)",
     )
     parser.add_argument(
         "--eps", type=float, default=None, help="attack budget in raw embedding units (default: the run's)"
@@ -53,7 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from advrec_gym._io import atomic_write_json
     from advrec_gym._validation import check_choice, check_int
-    from agents.training.config import EVAL_ATTACKS
     from agents.training.load import load_players
     from agents.training.report import (
         EVAL_SEED_OFFSET,
