@@ -13,8 +13,13 @@ Stages, each written as its own JSON under ``--out`` (so a rerun resumes; ``--fo
 3. ``ppo-seed-K.json``: vanilla PPO with the item-embedding policy (``advrec train``'s defaults,
    ``--ppo-steps`` steps, learning curve every ``--curve-every`` steps on the training run's evaluation
    users), then evaluated on the same evaluation users as the references.
-4. ``report.md`` and ``return_vs_ctr.png``: the table, and the scatter of return against CTR over all
-   policies (grid points and PPO's learning-curve points included).
+4. ``attacks-seed-K.json``: each trained PPO recommender on the same evaluation users under the
+   white-box suite (``--attacks``) at every L-inf budget of ``--attack-eps``, with the budgets also
+   stated against the clean history blocks' L2 norm (an L-inf ball of radius eps over a d-dim block
+   reaches L2 eps * sqrt(d)).
+5. ``report.md`` and ``return_vs_ctr.png``: the table (PPO against the best heuristic, paired over
+   the same users), the attack table, and the scatter of return against CTR over all policies (grid
+   points and PPO's learning-curve points included).
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ import numpy as np
 
 import advrec_gym
 from advrec_gym.evaluation import evaluate
+from agents.training.config import EVAL_ATTACKS
 
 ROOT = Path(__file__).resolve().parent
 EVAL_SEED = 20_000  # the reported users
+ATTACKS = ("random", "fgsm", "pgd", "pgd-action", "pgd-topk", "pgd-semantic", "pgd-kl")
+ATTACK_EPS = (0.001, 0.002, 0.005, 0.01)
 TUNE_SEEDS = (30_000, 31_000, 32_000)  # training users for the grid searches
 PLANNER_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 NN_GRID = {
@@ -188,7 +196,87 @@ def ppo(args, seed: int, log) -> dict:
     }
 
 
-def report(args, tuned, refs, ppo_runs) -> str:
+def attacks(args, seed: int, log) -> dict:
+    """The seed's trained recommender under the white-box suite at every budget of ``--attack-eps``."""
+    from advrec_gym.attacks.text.shift import block_norms
+    from agents.training.load import load_players
+    from agents.training.report import evaluate_recommender
+
+    run = Path(args.out) / "runs" / f"ppo-seed-{seed}"
+    started = time.perf_counter()
+    by_eps = []
+    for eps in args.attack_eps:
+        loaded = load_players(str(run), eps=eps, norm="inf")
+        rows = evaluate_recommender(
+            loaded.recommender, loaded.config, list(args.attacks), episodes=args.attack_episodes, seed=EVAL_SEED
+        )
+        by_eps.append({"eps": eps, "rows": rows})
+        worst = min((r for r in rows if r["attack"] != "clean"), key=lambda r: r["return_mean"])
+        log(f"ppo seed {seed} eps {eps:g}: clean {rows[0]['return_mean']:.2f}, worst {worst['attack']} "
+            f"{worst['return_mean']:.2f}")  # fmt: skip
+    venv = _venv(100)
+    obs = _observations(venv, loaded.recommender, steps=30, seed=EVAL_SEED)
+    dim = venv.unwrapped.catalogue.dim
+    norms = block_norms(obs, dim)
+    return {
+        "seed": seed,
+        "episodes": args.attack_episodes,
+        "eval_seed": EVAL_SEED,
+        "attacks": list(args.attacks),
+        "by_eps": by_eps,
+        "block_norms": [float(x) for x in norms],
+        "block_dim": int(dim),
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def _observations(venv, model, steps: int, seed: int) -> np.ndarray:
+    """The clean observations of ``model``'s rollouts on ``venv`` (``steps`` vector steps from ``seed``)."""
+    obs, _ = venv.reset(seed=seed)
+    seen = []
+    for _ in range(steps):
+        seen.append(np.array(obs))
+        action, _ = model.predict(obs, deterministic=False)
+        obs, *_ = venv.step(action)
+    return np.concatenate(seen)
+
+
+def attack_report(attack_runs: list[dict]) -> list[str]:
+    """The attack table: per budget, the median over seeds of each attack's return and of the share kept."""
+    if not attack_runs:
+        return []
+    first = attack_runs[0]
+    dim = first["block_dim"]
+    norm = float(np.nanmedian([np.nanmean([x for x in a["block_norms"][:3] if x > 0]) for a in attack_runs]))
+    names = ["clean"] + first["attacks"]
+    lines = [
+        "",
+        f"PPO (item-embedding) under the white-box suite, {first['episodes']} episodes on the evaluation users, "
+        f"medians over {len(attack_runs)} seeds (return; share of clean kept). The budget as a share of a "
+        f"history block's L2 norm ({norm:.3f}, mean of the liked / regretted / skipped blocks): "
+        f"eps * sqrt({dim}) / norm.",
+        "",
+        "| L-inf eps | of block norm | " + " | ".join(names) + " | worst |",
+        "|---:|---:|" + "---:|" * (len(names) + 1),
+    ]
+    for k, eps in enumerate(r["eps"] for r in first["by_eps"]):
+        cells = []
+        for name in names:
+            vals = [next(r for r in a["by_eps"][k]["rows"] if r["attack"] == name and r["actions"] == "sampled")
+                    for a in attack_runs]  # fmt: skip
+            ret = float(np.median([v["return_mean"] for v in vals]))
+            kept = float(np.median([v["return_kept"] for v in vals]))
+            cells.append((name, ret, kept))
+        worst = min(cells[1:], key=lambda c: c[1])
+        lines.append(
+            f"| {eps:g} | {eps * np.sqrt(dim) / norm:.2f} | "
+            + " | ".join(f"{ret:.2f}" + ("" if name == "clean" else f" ({kept:.2f})") for name, ret, kept in cells)
+            + f" | {worst[0]} ({worst[2]:.2f}) |"
+        )
+    return lines
+
+
+def report(args, tuned, refs, ppo_runs, attack_runs=()) -> str:
     rows = list(refs["rows"])
     for run in ppo_runs:  # every seed's own row: its CTR, length and filtering metrics belong to its return
         rows.append({**run, "policy": f"ppo (item-embedding), seed {run['settings']['seed']}"})
@@ -215,7 +303,35 @@ def report(args, tuned, refs, ppo_runs) -> str:
             f"PPO ({', '.join(f'{s:,}' for s in steps)} steps): median {np.median(returns):.2f} over {len(returns)} seeds "
             f"(min {min(returns):.2f}); best training-free heuristic: {best_heuristic:.2f}."
         )
+        lines += _paired_lines(refs, ppo_runs)
+    lines += attack_report(list(attack_runs))
     return "\n".join(lines) + "\n"
+
+
+def _paired_lines(refs, ppo_runs) -> list[str]:
+    """Each PPO seed against the best heuristic on the same users: mean paired difference, 95% CI, p-value."""
+    from benchmarks.leaderboard.stats import bootstrap_ci, paired_permutation_test
+
+    by = {r["policy"]: r for r in refs["rows"]}
+    best = max(("nearest-neighbour", "nn-filter"), key=lambda p: by[p]["return_mean"])
+    base = np.asarray(by[best]["returns"], dtype=np.float64)
+    lines = ["", f"PPO against {best}, paired over the same {base.size} evaluation episodes (users):", ""]
+    lines += [
+        "| seed | PPO | " + best + " | mean difference [95% bootstrap CI] | paired sign-flip p |",
+        "|---|---:|---:|---|---:|",
+    ]
+    for run in ppo_runs:
+        ret = np.asarray(run["returns"], dtype=np.float64)
+        if ret.size != base.size:
+            raise ValueError(f"PPO seed {run['settings']['seed']} has {ret.size} episodes, {best} {base.size}: rerun.")
+        d = ret - base
+        low, high = bootstrap_ci(d, np.random.default_rng(0), statistic=np.mean)
+        p = paired_permutation_test(ret, base)
+        lines.append(
+            f"| {run['settings']['seed']} | {ret.mean():.2f} | {base.mean():.2f} | {d.mean():+.2f} [{low:+.2f}, {high:+.2f}] "
+            f"| {p:.4f} |"
+        )
+    return lines
 
 
 def scatter(path: Path, refs, ppo_runs) -> None:
@@ -259,6 +375,15 @@ def main(argv=None) -> int:
     parser.add_argument("--ppo-seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--ppo-steps", type=int, default=1_000_000)
     parser.add_argument("--curve-every", type=int, default=50_000)
+    parser.add_argument(
+        "--attacks",
+        nargs="*",
+        default=list(ATTACKS),
+        choices=[a for a in EVAL_ATTACKS if a != "learned"],
+        help="attacks of the attack stage (none: skip it)",
+    )
+    parser.add_argument("--attack-eps", type=float, nargs="*", default=list(ATTACK_EPS), help="L-inf budgets")
+    parser.add_argument("--attack-episodes", type=int, default=100, help="evaluation episodes per attack and budget")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
     parser.add_argument("--force", action="store_true", help="recompute every stage")
     parser.add_argument(
@@ -269,8 +394,13 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="show progress bars")
     args = parser.parse_args(argv)
+    if any(e <= 0 for e in args.attack_eps) or args.attack_episodes < 1:
+        parser.error(
+            f"--attack-eps must be > 0 and --attack-episodes >= 1, got {args.attack_eps}, {args.attack_episodes}"
+        )
     if args.quick:
         args.episodes, args.ppo_steps, args.curve_every, args.ppo_seeds = 60, 20_000, 10_000, args.ppo_seeds[:1]
+        args.attacks, args.attack_eps, args.attack_episodes = ["fgsm", "pgd-topk"], [0.01], 16
         args.out = str(Path(args.out).with_name("v1_dynamics_quick"))
     out = Path(args.out)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
@@ -297,7 +427,10 @@ def main(argv=None) -> int:
     tuned = stage("tuned", lambda: tune(args, log))
     refs = stage("references", lambda: references(args, tuned, log))
     ppo_runs = [stage(f"ppo-seed-{s}", lambda s=s: ppo(args, s, log)) for s in args.ppo_seeds]
-    text = report(args, tuned, refs, ppo_runs)
+    attack_runs = [
+        stage(f"attacks-seed-{s}", lambda s=s: attacks(args, s, log)) for s in args.ppo_seeds if args.attacks
+    ]
+    text = report(args, tuned, refs, ppo_runs, attack_runs)
     (out / "report.md").write_text(text + f"\n`{stamp['command']}` at {stamp['commit']}\n")
     scatter(out / "return_vs_ctr.png", refs, ppo_runs)
     print(text)
