@@ -367,7 +367,8 @@ def game_section(args, log) -> dict:
         min_similarity=args.min_similarity, hotflip_edits=args.hotflip_budget, probe_users=args.probe_users,
         episodes=args.episodes,
     )  # fmt: skip
-    spec = json.dumps({**settings.to_dict(), "targets": targets.tolist()}, sort_keys=True)
+    # "cells": the per-seed record's version (2: with the logit parts), so an older cache is never reused
+    spec = json.dumps({**settings.to_dict(), "targets": targets.tolist(), "cells": 2}, sort_keys=True)
     load = game.load_victim_fn(catalogue, args.steps, args.work_dir, log)
     per_seed = []
     for seed in args.seeds:  # each seed is cached, so a run resumes

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from advrec_gym import AdvRecVectorEnv
-from advrec_gym.attacks.text import TextBudget, probe_observations, text_attack_cell
+from advrec_gym.attacks.text import TextBudget, policy_scorer, probe_observations, text_attack_cell
 from benchmarks.text.rollouts import EVAL_SEED, run_cell
 from benchmarks.text.stats import fmt, summarize
 
@@ -154,11 +154,27 @@ def play_rounds(defended, control, catalogue, budget: TextBudget, settings: Game
     return rounds
 
 
+def score_parts(model, embeddings, targets, low_quality, eval_obs) -> dict:
+    """Where the policy's scores of item groups come from: the mean learned bias and the mean query term.
+
+    A logit is ``<q(o), e_i> + b_i`` (:func:`~advrec_gym.attacks.text.policy_scorer`): the bias is
+    the item's identity, the query term what its embedding (its text) earns; the groups are the
+    targets, the other low-quality items and the rest, the query term averaged over ``eval_obs``.
+    """
+    scorer = policy_scorer(model)
+    query = (scorer.torch_queries(eval_obs).numpy().astype(np.float64) @ np.asarray(embeddings, np.float64).T).mean(0)
+    is_target = np.isin(np.arange(len(scorer.bias)), targets)
+    groups = {"targets": is_target, "other_low_quality": ~is_target & low_quality, "rest": ~is_target & ~low_quality}
+    return {g: {"bias": float(scorer.bias[m].mean()), "query": float(query[m].mean())} for g, m in groups.items()}
+
+
 def evaluate_model(model, catalogue, targets, settings: GameSettings, seed: int, encoder, log=print) -> dict:
     """Clean, and under a fresh greedy (and HotFlip) attack against ``model`` itself, on the evaluation users."""
     venv = AdvRecVectorEnv(100, catalogue)
     eval_obs = probe_observations(model, catalogue, 1024, EVAL_SEED)
     cells = {"clean": run_cell(venv, model, catalogue, targets, settings.episodes, eval_obs)[0]}
+    low = np.asarray(catalogue.low_quality, bool)
+    cells["clean"]["scores"] = score_parts(model, catalogue.embeddings, targets, low, eval_obs)
     configs = [("greedy", settings.max_edits)] + (
         [("hotflip", settings.hotflip_edits)] if settings.hotflip_edits else []
     )
@@ -166,7 +182,8 @@ def evaluate_model(model, catalogue, targets, settings: GameSettings, seed: int,
         budget = TextBudget(max_edits=m, min_similarity=settings.min_similarity, targets=tuple(targets.tolist()))
         edited, stats = attack(model, catalogue, budget, seed, name, settings.probe_users, encoder)
         metrics, _ = run_cell(venv, model, edited, targets, settings.episodes, eval_obs)
-        cells[f"{name}-{m}"] = {**metrics, "attack": _attack_record(stats)}
+        cells[f"{name}-{m}"] = {**metrics, "attack": _attack_record(stats),
+                                "scores": score_parts(model, edited.embeddings, targets, low, eval_obs)}  # fmt: skip
     return cells
 
 
@@ -216,11 +233,18 @@ def summary(per_seed: list[dict]) -> dict:
         out["models"][model] = {
             c: {m: summarize([run["cells"][model][c][m] for run in per_seed]) for m in METRICS} for c in cell_names
         }
-        # what the attack costs each model: clean minus attacked return, same model and users
+        # what the attack does to each model (same model and users): the return it costs, the mass it multiplies
         for c in cell_names[1:]:
-            out["models"][model][c]["return_drop"] = summarize(
-                [run["cells"][model]["clean"]["return"] - run["cells"][model][c]["return"] for run in per_seed]
-            )
+            runs = [(run["cells"][model]["clean"], run["cells"][model][c]) for run in per_seed]
+            out["models"][model][c]["return_drop"] = summarize([a["return"] - b["return"] for a, b in runs])
+            out["models"][model][c]["mass_ratio"] = summarize([b["mass"] / a["mass"] for a, b in runs])
+        # the targets' logit parts relative to the other low-quality items' (clean, and as the greedy edits make them)
+        for c in cell_names[:2]:
+            for part in ("bias", "query"):
+                out["models"][model][c][f"target_{part}_gap"] = summarize(
+                    [run["cells"][model][c]["scores"]["targets"][part]
+                     - run["cells"][model][c]["scores"]["other_low_quality"][part] for run in per_seed]
+                )  # fmt: skip
     for a, b in (("defended", "control"), ("defended", "undefended"), ("control", "undefended")):
         out["paired"][f"{a} - {b}"] = {
             c: {m: summarize([run["cells"][a][c][m] - run["cells"][b][c][m] for run in per_seed]) for m in METRICS}
@@ -247,6 +271,15 @@ def table(s: dict) -> str:
     for pair, rows in s["paired"].items():
         for c in cells:
             lines.append(f"{pair:22s} {c:10s} " + " ".join(f"{fmt(rows[c][m], DIGITS[m]):>22s}" for m in METRICS))
+    lines += ["", "what the attack does to each model, and the targets' logit parts minus the other low-quality items' "
+              "(bias: the item's identity; query: what its embedding earns), medians over seeds",
+              f"{'model':10s} {'cell':10s} {'mass ratio':>22s} {'return drop':>22s} {'bias gap':>22s} "
+              f"{'query gap':>22s}"]  # fmt: skip
+    for model in MODELS:
+        for c in cells:
+            row = s["models"][model][c]
+            lines.append(f"{model:10s} {c:10s} " + " ".join(f"{fmt(row.get(k), 3):>22s}" for k in
+                         ("mass_ratio", "return_drop", "target_bias_gap", "target_query_gap")))  # fmt: skip
     lines.append("")
     lines.append("attacker's probe mass per round (before -> after its edits), per seed: "
                  + "; ".join(" ".join(f"{a:.4f}->{b:.4f}" for a, b in seed) for seed in s["round_mass"]))  # fmt: skip

@@ -88,6 +88,15 @@ def test_json_has_the_paired_cells(played):
         run["cells"]["defended"]["greedy-3"]["return"] - run["cells"]["control"]["greedy-3"]["return"]
     )
     assert "defended - control" in game.table(s)
+    d = run["cells"]["defended"]
+    assert s["models"]["defended"]["greedy-3"]["mass_ratio"]["median"] == pytest.approx(
+        d["greedy-3"]["mass"] / d["clean"]["mass"]
+    )
+    bias = played["defended"].policy.action_net.bias.detach().numpy()
+    assert d["clean"]["scores"]["targets"]["bias"] == pytest.approx(bias[played["targets"]].mean(), rel=1e-6)
+    assert d["greedy-3"]["scores"]["targets"]["bias"] == d["clean"]["scores"]["targets"]["bias"]  # edits: text only
+    assert d["greedy-3"]["scores"]["targets"]["query"] > d["clean"]["scores"]["targets"]["query"]  # what they raise
+    assert d["greedy-3"]["scores"]["rest"] == d["clean"]["scores"]["rest"]
 
 
 def test_control_trains_as_many_steps(played):
