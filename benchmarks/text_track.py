@@ -11,8 +11,14 @@ target was shown and clicked in the env; and for the edits their embedding shift
 shift they cause (replayed on the clean rollouts), next to the eps-ball grid. Then the edit detector's
 precision / recall against benign rewrites.
 
-    python benchmarks/text_track.py            # 3 seeds x 500 episodes (about 20 minutes on 2 busy cores)
-    python benchmarks/text_track.py --quick    # 1 seed, 100 episodes, one budget
+Sections (``--sections``): ``attacks`` (the above), ``finetune`` (the click model's fine-tuning
+defence, ``benchmarks/text/finetune_defence.py``) and ``game`` (the PPO recommender trained against
+the greedy text attacker for ``--game-rounds`` rounds of ``--game-steps`` steps, against a control
+trained as long on the clean catalogue, both then attacked afresh: ``benchmarks/text/game.py``).
+
+    python benchmarks/text_track.py                     # 3 seeds x 500 episodes, every section
+    python benchmarks/text_track.py --sections game     # only the game (the other sections' numbers stay)
+    python benchmarks/text_track.py --quick             # 1 seed, 100 episodes, one budget, one short round
 
 Writes ``benchmarks/results/text/text_track.json`` (command, commit, per-seed and summary numbers).
 Victims and candidate encodings are cached under ``--work-dir``.
@@ -40,9 +46,7 @@ from advrec_gym import AdvRecVectorEnv  # noqa: E402
 from advrec_gym._io import atomic_write_bytes  # noqa: E402
 from advrec_gym.attacks.text import (  # noqa: E402
     CandidateEncoder,
-    PromotionObjective,
     TextBudget,
-    policy_scorer,
     probe_observations,
     swapped_catalogue,
     text_attack_cell,
@@ -61,14 +65,14 @@ from agents.defences.text_detector import (  # noqa: E402
 )
 from agents.heuristics import NearestNeighbour  # noqa: E402
 from benchmarks.provenance import provenance  # noqa: E402
-from benchmarks.text import finetune_defence  # noqa: E402
-from benchmarks.text.rollouts import TargetCounter  # noqa: E402
+from benchmarks.text import finetune_defence, game  # noqa: E402
+from benchmarks.text.rollouts import EVAL_SEED, TargetCounter, run_cell  # noqa: E402
 from benchmarks.text.stats import fmt, summarize  # noqa: E402
 from benchmarks.text.victims import train_victim  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "text" / "text_track.json"
-EVAL_SEED = 20_000  # evaluation users: never a training seed, never the attacker's probe stream
 LINF_GRID, L2_GRID = (0.005, 0.01, 0.02), (0.1, 0.25, 0.5)
+SECTIONS = ("attacks", "finetune", "game")
 EVAL_ENVS = 100
 
 
@@ -89,15 +93,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--sections",
         nargs="+",
-        default=["attacks", "finetune"],
-        choices=["attacks", "finetune"],
-        help="attacks: PPO victims, attacks, shifts, detector; finetune: the click model's fine-tuning defence",
+        default=list(SECTIONS),
+        choices=SECTIONS,
+        help="attacks: PPO victims, attacks, shifts, detector; finetune: the click model's fine-tuning defence; "
+        "game: the PPO recommender trained against the greedy text attacker",
     )
-    p.add_argument("--quick", action="store_true", help="1 seed, 100 episodes, the default budget only")
+    p.add_argument("--game-rounds", type=int, default=3, help="game: attack-then-train rounds")
+    p.add_argument(
+        "--game-steps", type=int, default=24_576, help="game: PPO steps per round (the control trains as many)"
+    )
+    p.add_argument("--game-budget", type=int, default=3, help="game: max word edits of the greedy attacker")
+    p.add_argument("--quick", action="store_true", help="1 seed, 100 episodes, the default budget only, 1 short round")
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.episodes, args.budgets, args.hotflip_budget = args.seeds[:1], 100, [3], 0
-    for name in ("steps", "episodes", "probe_users"):
+        args.game_rounds, args.game_steps = 1, 4096
+    for name in ("steps", "episodes", "probe_users", "game_rounds", "game_steps", "game_budget"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if any(b < 1 for b in args.budgets) or args.hotflip_budget < 0:
@@ -105,21 +116,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if not 0 < args.share <= 1 or not 0 <= args.min_similarity <= 1:
         p.error(f"--share must be in (0, 1] and --min-similarity in [0, 1], got {args.share}, {args.min_similarity}")
     return args
-
-
-def run_cell(venv, victim, catalogue, targets, episodes, eval_obs, log=False):
-    """Evaluate ``victim`` with the env serving ``catalogue``; returns (metrics, counter)."""
-    counter = TargetCounter(venv, targets, log=log)
-    with swapped_catalogue(venv, victim, catalogue):
-        report = evaluate(counter, victim, episodes=episodes, seed=EVAL_SEED)
-    exposure = PromotionObjective(policy_scorer(victim), eval_obs, catalogue.embeddings, targets).report(
-        catalogue.embeddings
-    )
-    s = report.summary()
-    metrics = {"return": s["return_mean"], "ctr": s["ctr"], "length": s["length_mean"],
-               "low_quality_shown": s["low_quality_shown"], **counter.rates(), "mass": exposure["mass"],
-               "exposure@10": exposure["exposure@10"], "returns": report.returns.tolist()}  # fmt: skip
-    return metrics, counter
 
 
 def seed_run(seed, args, catalogue, encoder, targets, log):
@@ -309,10 +305,13 @@ def main(argv=None) -> int:
         quick = {"log_steps": 600, "pool_items": 6, "targets": 4, "epochs": 1, "rhos": (0.2,)} if args.quick else {}
         payload["finetune"] = {**stamp, **finetune_defence.run(log=log, **quick)}
         print(finetune_defence.table(payload["finetune"]))
+    if "game" in args.sections:
+        log("== the game: the PPO recommender trained against the greedy text attacker")
+        payload["game"] = {**stamp, **game_section(args, log)}
     payload["wall_seconds"] = time.perf_counter() - start
-    if args.out.exists():  # keep the other section's numbers (each section carries its own command and commit)
+    if args.out.exists():  # keep the other sections' numbers (each section carries its own command and commit)
         old = json.loads(args.out.read_text())
-        payload.update({k: old[k] for k in ("attacks", "finetune") if k in old and k not in args.sections})
+        payload.update({k: old[k] for k in SECTIONS if k in old and k not in args.sections})
     atomic_write_bytes(args.out, (json.dumps(payload, indent=1, default=float) + "\n").encode())
     log(f"wrote {args.out} ({payload['wall_seconds']:.0f} s)")
     return 0
@@ -354,6 +353,40 @@ def attacks_section(args, log) -> dict:
         "per_seed": [{"seed": s, **_slim(run)} for s, run in zip(args.seeds, per_seed, strict=True)],
         "encoder": encoder.stats(),
     }
+
+
+def game_section(args, log) -> dict:
+    """Defence (c): per seed, the rounds of the game and the paired evaluation (``benchmarks/text/game.py``)."""
+    catalogue = default_catalogue(1000, 20, 0, ItemKinds(), None, None)
+    encoder = CandidateEncoder(TransformerEncoder())
+    memo = args.work_dir / "candidate-encodings.npz"
+    log(f"loaded {encoder.load(memo)} cached candidate encodings")
+    targets = TextBudget(share=args.share).select_targets(catalogue, seed=0)  # the attacks section's targets
+    settings = game.GameSettings(
+        victim_steps=args.steps, rounds=args.game_rounds, steps=args.game_steps, max_edits=args.game_budget,
+        min_similarity=args.min_similarity, hotflip_edits=args.hotflip_budget, probe_users=args.probe_users,
+        episodes=args.episodes,
+    )  # fmt: skip
+    # "cells": the per-seed record's version (2: with the logit parts), so an older cache is never reused
+    spec = json.dumps({**settings.to_dict(), "targets": targets.tolist(), "cells": 2}, sort_keys=True)
+    load = game.load_victim_fn(catalogue, args.steps, args.work_dir, log)
+    per_seed = []
+    for seed in args.seeds:  # each seed is cached, so a run resumes
+        cached = args.work_dir / "game" / f"seed{seed}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}.json"
+        if cached.exists():
+            per_seed.append(json.loads(cached.read_text()))
+            log(f"  seed {seed}: reused {cached}")
+            continue
+        per_seed.append(game.seed_game(catalogue, seed, targets, settings, encoder, load, log))
+        atomic_write_bytes(cached, json.dumps(per_seed[-1], default=float).encode())
+        encoder.save(memo)
+        log(f"  seed {seed}: {per_seed[-1]['wall_seconds']:.0f} s, {per_seed[-1]['texts_encoded']} texts encoded")
+    summary = game.summary(per_seed)
+    print(game.table(summary))
+    slim = [{**run, "cells": {m: {c: {k: v for k, v in cell.items() if k != "returns"} for c, cell in cells.items()}
+                              for m, cells in run["cells"].items()}} for run in per_seed]  # fmt: skip
+    return {"settings": settings.to_dict(), "targets": targets.tolist(), "summary": summary, "per_seed": slim,
+            "encoder": encoder.stats()}  # fmt: skip
 
 
 if __name__ == "__main__":

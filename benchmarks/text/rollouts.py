@@ -4,11 +4,18 @@
 passes them through and records, per step, how many slots were shown a target item and how many
 clicked one, and (``log=True``) every slot's (item, click, satisfaction) events split into episodes,
 so that :func:`advrec_gym.attacks.text.shift.observation_shift` can replay them with other embeddings.
+:func:`run_cell` is one evaluation cell of the track: a recommender on a (clean or edited)
+catalogue, on the evaluation users of ``EVAL_SEED``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from advrec_gym.attacks.text import PromotionObjective, policy_scorer, swapped_catalogue
+from advrec_gym.evaluation import evaluate
+
+EVAL_SEED = 20_000  # evaluation users: never a training seed, never the attacker's probe stream
 
 
 class TargetCounter:
@@ -53,3 +60,22 @@ class TargetCounter:
     def rates(self) -> dict[str, float]:
         """Share of recommendations that showed a target, and target clicks per recommendation."""
         return {"target_shown": self.shown / max(self.steps, 1), "target_clicks": self.clicked / max(self.steps, 1)}
+
+
+def run_cell(venv, victim, catalogue, targets, episodes, eval_obs, log=False):
+    """Evaluate ``victim`` with the env serving ``catalogue``; returns (metrics, counter).
+
+    ``eval_obs`` are evaluation users' states (for the exposure metrics: the policy's probability mass
+    on the targets and exposure@10, scored with ``catalogue``'s embeddings).
+    """
+    counter = TargetCounter(venv, targets, log=log)
+    with swapped_catalogue(venv, victim, catalogue):
+        report = evaluate(counter, victim, episodes=episodes, seed=EVAL_SEED)
+    exposure = PromotionObjective(policy_scorer(victim), eval_obs, catalogue.embeddings, targets).report(
+        catalogue.embeddings
+    )
+    s = report.summary()
+    metrics = {"return": s["return_mean"], "ctr": s["ctr"], "length": s["length_mean"],
+               "low_quality_shown": s["low_quality_shown"], **counter.rates(), "mass": exposure["mass"],
+               "exposure@10": exposure["exposure@10"], "returns": report.returns.tolist()}  # fmt: skip
+    return metrics, counter
