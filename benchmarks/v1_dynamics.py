@@ -40,8 +40,8 @@ from agents.training.config import EVAL_ATTACKS
 
 ROOT = Path(__file__).resolve().parent
 EVAL_SEED = 20_000  # the reported users
-ATTACKS = ("random", "fgsm", "pgd", "pgd-action", "pgd-topk", "pgd-semantic", "pgd-kl")
-ATTACK_EPS = (0.001, 0.002, 0.005, 0.01)
+ATTACKS = ("random", "fgsm", "pgd-action", "pgd-topk", "pgd-semantic", "pgd-kl")
+ATTACK_EPS = (0.002, 0.005, 0.01)
 TUNE_SEEDS = (30_000, 31_000, 32_000)  # training users for the grid searches
 PLANNER_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 NN_GRID = {
