@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from advrec_gym import AdvRecVectorEnv
+from advrec_gym._validation import check_float, check_int
 from advrec_gym.attacks.text import TextBudget, policy_scorer, probe_observations, text_attack_cell
 from benchmarks.text.rollouts import EVAL_SEED, run_cell
 from benchmarks.text.stats import fmt, summarize
@@ -65,11 +66,8 @@ class GameSettings:
     def __post_init__(self):
         for name, low in (("victim_steps", 1), ("rounds", 1), ("steps", 1), ("max_edits", 1), ("hotflip_edits", 0),
                           ("probe_users", 1), ("episodes", 1)):  # fmt: skip
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
-        if not 0.0 <= self.min_similarity <= 1.0:
-            raise ValueError(f"min_similarity must be in [0, 1], got {self.min_similarity!r}.")
+            check_int(name, getattr(self, name), low=low)
+        check_float("min_similarity", self.min_similarity, low=0.0, high=1.0)
 
     def to_dict(self) -> dict:
         return asdict(self)
