@@ -406,6 +406,7 @@ def main(argv: list[str] | None = None) -> dict:
         import torch
 
         torch.set_num_threads(args.torch_threads)
+    stamp = provenance([Path(sys.executable).name, *sys.argv])  # the tree as it is when the clocks start
     info = machine_info()
     print(f"{args.env_id} throughput on {info['cpu']} ({info['cpu_count']} CPUs, load {info['load_average_at_start']})")
     gym.make(args.env_id)  # build (or load) the default catalogue, and compile, before any clock starts
@@ -498,7 +499,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"target {name}: >= {t['target']:g} -> {reached} ({'met' if t['met'] else 'NOT met'})")
 
     result = {
-        "provenance": provenance([Path(sys.executable).name, *sys.argv]),
+        "provenance": stamp,
         "machine": info,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "single": single,
