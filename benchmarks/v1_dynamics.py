@@ -384,6 +384,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--attack-eps", type=float, nargs="*", default=list(ATTACK_EPS), help="L-inf budgets")
     parser.add_argument("--attack-episodes", type=int, default=100, help="evaluation episodes per attack and budget")
+    parser.add_argument(
+        "--attack-seeds", type=int, nargs="*", default=None, help="PPO seeds of the attack stage (default: --ppo-seeds)"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
     parser.add_argument("--force", action="store_true", help="recompute every stage")
     parser.add_argument(
@@ -427,9 +430,11 @@ def main(argv=None) -> int:
     tuned = stage("tuned", lambda: tune(args, log))
     refs = stage("references", lambda: references(args, tuned, log))
     ppo_runs = [stage(f"ppo-seed-{s}", lambda s=s: ppo(args, s, log)) for s in args.ppo_seeds]
-    attack_runs = [
-        stage(f"attacks-seed-{s}", lambda s=s: attacks(args, s, log)) for s in args.ppo_seeds if args.attacks
-    ]
+    attack_seeds = args.ppo_seeds if args.attack_seeds is None else args.attack_seeds
+    missing = sorted(set(attack_seeds) - set(args.ppo_seeds))
+    if missing:
+        parser.error(f"--attack-seeds {missing} are not among --ppo-seeds {args.ppo_seeds}")
+    attack_runs = [stage(f"attacks-seed-{s}", lambda s=s: attacks(args, s, log)) for s in attack_seeds if args.attacks]
     text = report(args, tuned, refs, ppo_runs, attack_runs)
     (out / "report.md").write_text(text + f"\n`{stamp['command']}` at {stamp['commit']}\n")
     scatter(out / "return_vs_ctr.png", refs, ppo_runs)
