@@ -88,7 +88,7 @@ REFERENCE_NOTES = {
     "nearest-neighbour": "training-free: liked history + fatigue",
     "nn-filter": "training-free: + a skip penalty and the zero-shot clickbait probe",
     "oracle": "myopic: maximises the next click, reads the hidden state",
-    "planner": "ceiling: plans over the known dynamics, reads the hidden state",
+    "planner": "planning oracle: one-step lookahead over the known dynamics, reads the hidden state",
 }
 REFERENCES = tuple(REFERENCE_NOTES)
 
