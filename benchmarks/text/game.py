@@ -30,6 +30,7 @@ import torch
 from advrec_gym import AdvRecVectorEnv
 from advrec_gym._validation import check_float, check_int
 from advrec_gym.attacks.text import TextBudget, policy_scorer, probe_observations, text_attack_cell
+from benchmarks.leaderboard.stats import paired_permutation_test
 from benchmarks.text.rollouts import EVAL_SEED, run_cell
 from benchmarks.text.stats import fmt, summarize
 
@@ -243,11 +244,18 @@ def summary(per_seed: list[dict]) -> dict:
                     [run["cells"][model][c]["scores"]["targets"][part]
                      - run["cells"][model][c]["scores"]["other_low_quality"][part] for run in per_seed]
                 )  # fmt: skip
+    out["paired_p"] = {}
     for a, b in (("defended", "control"), ("defended", "undefended"), ("control", "undefended")):
         out["paired"][f"{a} - {b}"] = {
             c: {m: summarize([run["cells"][a][c][m] - run["cells"][b][c][m] for run in per_seed]) for m in METRICS}
             for c in cell_names
         }
+        if len(per_seed) > 1:  # the board's paired sign-flip test over training seeds (two-sided)
+            out["paired_p"][f"{a} - {b}"] = {
+                c: {m: paired_permutation_test([run["cells"][a][c][m] for run in per_seed],
+                                               [run["cells"][b][c][m] for run in per_seed]) for m in METRICS}
+                for c in cell_names
+            }  # fmt: skip
     out["wall_seconds"] = [run["wall_seconds"] for run in per_seed]
     out["texts_encoded"] = [run["texts_encoded"] for run in per_seed]
     out["round_mass"] = [[(r["attack"]["before"]["mass"], r["attack"]["after"]["mass"]) for r in run["rounds"]]
@@ -269,6 +277,12 @@ def table(s: dict) -> str:
     for pair, rows in s["paired"].items():
         for c in cells:
             lines.append(f"{pair:22s} {c:10s} " + " ".join(f"{fmt(rows[c][m], DIGITS[m]):>22s}" for m in METRICS))
+    if s.get("paired_p"):
+        lines += ["", "paired sign-flip test over training seeds (two-sided p)",
+                  f"{'pair':22s} {'cell':10s} " + " ".join(f"{m:>22s}" for m in METRICS)]  # fmt: skip
+        for pair, rows in s["paired_p"].items():
+            for c in cells:
+                lines.append(f"{pair:22s} {c:10s} " + " ".join(f"{rows[c][m]:>22.4f}" for m in METRICS))
     lines += ["", "what the attack does to each model, and the targets' logit parts minus the other low-quality items' "
               "(bias: the item's identity; query: what its embedding earns), medians over seeds",
               f"{'model':10s} {'cell':10s} {'mass ratio':>22s} {'return drop':>22s} {'bias gap':>22s} "

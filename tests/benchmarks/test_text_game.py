@@ -87,7 +87,10 @@ def test_json_has_the_paired_cells(played):
     assert pair == pytest.approx(
         run["cells"]["defended"]["greedy-3"]["return"] - run["cells"]["control"]["greedy-3"]["return"]
     )
-    assert "defended - control" in game.table(s)
+    assert "defended - control" in game.table(s) and not s["paired_p"]  # one seed: no test
+    twice = game.summary([run, run])  # two equal nonzero differences: the sign-flip test's p is exactly 0.5
+    assert pair != 0 and twice["paired_p"]["defended - control"]["greedy-3"]["return"] == pytest.approx(0.5)
+    assert "sign-flip" in game.table(twice)
     d = run["cells"]["defended"]
     assert s["models"]["defended"]["greedy-3"]["mass_ratio"]["median"] == pytest.approx(
         d["greedy-3"]["mass"] / d["clean"]["mass"]
