@@ -16,7 +16,7 @@ defence, ``benchmarks/text/finetune_defence.py``) and ``game`` (the PPO recommen
 the greedy text attacker for ``--game-rounds`` rounds of ``--game-steps`` steps, against a control
 trained as long on the clean catalogue, both then attacked afresh: ``benchmarks/text/game.py``).
 
-    python benchmarks/text_track.py                     # 3 seeds x 500 episodes, every section
+    python benchmarks/text_track.py                     # 10 seeds x 500 episodes, every section (hours on 2 cores)
     python benchmarks/text_track.py --sections game     # only the game (the other sections' numbers stay)
     python benchmarks/text_track.py --quick             # 1 seed, 100 episodes, one budget, one short round
 
@@ -80,7 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds of the victims")
+    p.add_argument("--seeds", type=int, nargs="+", default=list(range(10)), help="training seeds of the victims")
     p.add_argument("--steps", type=int, default=200_000, help="PPO steps per victim")
     p.add_argument("--episodes", type=int, default=500, help="evaluation episodes per cell")
     p.add_argument("--budgets", type=int, nargs="+", default=[1, 3, 6], help="max word edits of the greedy attack")
