@@ -12,7 +12,8 @@ Stages, each written as its own JSON under ``--out`` (so a rerun resumes; ``--fo
    *evaluation* users (seed 20000, ``--episodes`` episodes, the same users for every policy).
 3. ``ppo-seed-K.json``: vanilla PPO with the item-embedding policy (``advrec train``'s defaults,
    ``--ppo-steps`` steps, learning curve every ``--curve-every`` steps on the training run's evaluation
-   users), then evaluated on the same evaluation users as the references.
+   users), then evaluated on the same evaluation users as the references. A ``--ppo-steps`` above a
+   stored run's continues that run (more phases of its steps per phase, from its last checkpoint).
 4. ``attacks-seed-K.json``: each trained PPO recommender on the same evaluation users under the
    white-box suite (``--attacks``) at every L-inf budget of ``--attack-eps``, with the budgets also
    stated against the clean history blocks' L2 norm (an L-inf ball of radius eps over a d-dim block
@@ -180,11 +181,16 @@ def ppo(args, seed: int, log) -> dict:
         tensorboard=False,
     )
     started = time.perf_counter()
-    trainer = (
-        Trainer.resume(str(run), stream=sys.stderr)
-        if (run / "config.json").exists()
-        else Trainer(config, stream=sys.stderr)
-    )
+    if (run / "config.json").exists():  # resume it, or continue it with more phases up to --ppo-steps
+        per_phase = int(json.loads((run / "config.json").read_text())["recommender_steps"])
+        if args.ppo_steps % per_phase:
+            raise SystemExit(
+                f"{run} trains {per_phase:,} steps per phase; --ppo-steps must be a multiple of it to continue "
+                f"the run, got {args.ppo_steps:,} (or move the run away to start over)."
+            )
+        trainer = Trainer.resume(str(run), stream=sys.stderr, rounds=args.ppo_steps // per_phase)
+    else:
+        trainer = Trainer(config, stream=sys.stderr)
     trainer.train(evaluate=False)
     report = evaluate(_venv(100), trainer.recommender, episodes=args.episodes, seed=EVAL_SEED)
     log(f"ppo seed {seed}: {report.mean_return:.2f} after {trainer.recommender.num_timesteps} steps")
@@ -220,6 +226,7 @@ def attacks(args, seed: int, log) -> dict:
     norms = block_norms(obs, dim)
     return {
         "seed": seed,
+        "model_steps": int(loaded.recommender.num_timesteps),
         "episodes": args.attack_episodes,
         "eval_seed": EVAL_SEED,
         "attacks": list(args.attacks),
@@ -251,7 +258,8 @@ def attack_report(attack_runs: list[dict]) -> list[str]:
     names = ["clean"] + first["attacks"]
     lines = [
         "",
-        f"PPO (item-embedding) under the white-box suite, {first['episodes']} episodes on the evaluation users, "
+        f"PPO (item-embedding) under the white-box suite ({_model_steps(attack_runs)}), "
+        f"{first['episodes']} episodes on the evaluation users, "
         f"medians over {len(attack_runs)} seeds (return; share of clean kept). The budget as a share of a "
         f"history block's L2 norm ({norm:.3f}, mean of the liked / regretted / skipped blocks): "
         f"eps * sqrt({dim}) / norm.",
@@ -274,6 +282,13 @@ def attack_report(attack_runs: list[dict]) -> list[str]:
             + f" | {worst[0]} ({worst[2]:.2f}) |"
         )
     return lines
+
+
+def _model_steps(attack_runs: list[dict]) -> str:
+    steps = sorted({a.get("model_steps") for a in attack_runs}, key=lambda s: -1 if s is None else s)
+    if steps == [None]:
+        return "the models' steps not recorded: attacked before the attack stage wrote them"
+    return "models after " + ", ".join("an unrecorded number of" if s is None else f"{s:,}" for s in steps) + " steps"
 
 
 def report(args, tuned, refs, ppo_runs, attack_runs=()) -> str:
@@ -409,10 +424,12 @@ def main(argv=None) -> int:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     stamp = _stamp(sys.argv[1:] if argv is None else list(argv))
 
-    def stage(name: str, compute):
+    def stage(name: str, compute, stale=lambda data: False):
         path = out / f"{name}.json"
         if path.exists() and not args.force and name not in args.recompute:
-            return json.loads(path.read_text())
+            data = json.loads(path.read_text())
+            if not stale(data):
+                return data
         data = {**compute(), "stamp": stamp}
         _write(path, data)
         return data
@@ -429,7 +446,8 @@ def main(argv=None) -> int:
         _write(out / "tuned.json", tuned)
     tuned = stage("tuned", lambda: tune(args, log))
     refs = stage("references", lambda: references(args, tuned, log))
-    ppo_runs = [stage(f"ppo-seed-{s}", lambda s=s: ppo(args, s, log)) for s in args.ppo_seeds]
+    short = lambda run: run["settings"]["steps"] < args.ppo_steps  # noqa: E731  (a larger --ppo-steps continues it)
+    ppo_runs = [stage(f"ppo-seed-{s}", lambda s=s: ppo(args, s, log), stale=short) for s in args.ppo_seeds]
     attack_seeds = args.ppo_seeds if args.attack_seeds is None else args.attack_seeds
     missing = sorted(set(attack_seeds) - set(args.ppo_seeds))
     if missing:
