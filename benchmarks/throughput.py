@@ -17,8 +17,11 @@ Measured, for ``--env-id`` (default AdvRec-v1):
   of per-user state.
 * ``roofline``: at each N, a compiled kernel that only writes every observation row once into a
   preallocated (N, obs_dim) float32 buffer (the least any env that returns those observations must do),
-  and ``np.copyto`` of that buffer into another (read + write: what ``copy=True`` adds). The vector
-  env's rate is reported as a share of the write-only rate measured in the same run.
+  and ``np.copyto`` of that buffer into another (read + write: what ``copy=True`` adds); and the
+  *state roofline*, a compiled kernel that moves the least memory a step of these dynamics must move
+  (read the user's interest, read-modify-write two history blocks: the observation is the state, so
+  a step reads what it averages into). The vector env's rate is reported as a share of both,
+  measured at the same N in the same run.
 * ``compile``: the first ``reset`` + ``step`` in a fresh process with an empty numba cache (compiles the
   kernel) and again with the cache it left (``numba cache=True``: what every later process pays).
 * ``encode``: the default catalogue's texts encoded by the default model with no cache (items/s; the
@@ -140,12 +143,21 @@ def bench_vector(
 
 # ---------------------------------------------------------------------------- the roofline
 def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, threads: int = 1) -> dict:
-    """User-steps/s of writing every observation row once (compiled), and of copying the buffer (np.copyto).
+    """User-steps/s of two compiled references and of copying the buffer (np.copyto):
 
-    With ``threads`` > 1 the rows are written by that many numba threads (the reference of the
+    * the **write-only roofline**: write every observation row once (the least any env returning
+      these observations must do);
+    * the **state roofline**: the least memory traffic of a step of these dynamics: read the user's
+      interest row, and read-modify-write two of the four history blocks (the shown average, and the
+      block the outcome goes to) as exponential averages. The observation *is* the history state, so
+      a step must read what it averages into; the write-only roofline never reads.
+
+    With ``threads`` > 1 the rows are handled by that many numba threads (the reference of the
     threaded vector env); ``np.copyto`` is single-threaded either way.
     """
     import numba
+
+    from advrec_gym import kernel as K
 
     def _write(obs, value, chunks):
         n = obs.shape[0]
@@ -155,25 +167,42 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, t
                 for c in range(row.shape[0]):
                     row[c] = value
 
+    def _state(obs, users, rate, chunks):
+        n, dim = users.shape
+        shown, outcome = np.uint64(K.SHOWN * dim), np.uint64(K.SKIPPED * dim)  # unsigned: as the kernel's loops
+        for chunk in numba.prange(chunks):
+            for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
+                row, u = obs[i], users[i]
+                for c in range(dim):
+                    j, k = shown + np.uint64(c), outcome + np.uint64(c)
+                    row[j] += rate * (u[c] - row[j])
+                    row[k] += rate * (u[c] - row[k])
+
     if threads > 1:
         numba.set_num_threads(threads)
-    kernel = numba.njit(cache=False, fastmath=True, parallel=threads > 1)(_write)
+    jit = numba.njit(cache=False, fastmath=True, parallel=threads > 1)
+    write_kernel, state_kernel = jit(_write), jit(_state)
     chunks = 4 * threads  # as the threaded vector env splits its users
 
-    def write_rows(obs, value):
-        kernel(obs, value, chunks)
-
+    dim = (obs_dim - K.NUM_SCALARS) // K.NUM_BLOCKS
     src = np.zeros((num_envs, obs_dim), dtype=np.float32)
     dst = np.zeros_like(src)
+    users = np.full((num_envs, dim), 0.5, dtype=np.float32)
+    rate = np.float32(0.1)
     steps = max(10, user_steps // num_envs)
-    write_rows(src, 0.5)
+    write_kernel(src, 0.5, chunks)
+    state_kernel(src, users, rate, chunks)
     np.copyto(dst, src)
-    writes, copies = [], []
+    writes, states, copies = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         for k in range(steps):
-            write_rows(src, float(k))
+            write_kernel(src, float(k), chunks)
         writes.append(steps * num_envs / (time.perf_counter() - start))
+        start = time.perf_counter()
+        for _ in range(steps):
+            state_kernel(src, users, rate, chunks)
+        states.append(steps * num_envs / (time.perf_counter() - start))
         start = time.perf_counter()
         for _ in range(steps):
             np.copyto(dst, src)
@@ -183,9 +212,12 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, t
         "obs_dim": obs_dim,
         "threads": threads,
         "write_user_steps_per_s": statistics.median(writes),
+        "state_user_steps_per_s": statistics.median(states),
         "copy_user_steps_per_s": statistics.median(copies),
         "write_gb_per_s": statistics.median(writes) * obs_dim * 4 / 1e9,
+        "state_bytes_per_user_step": 5 * dim * 4,  # read 3 rows of dim floats (interest, 2 blocks), write 2
         "write_repeats": writes,
+        "state_repeats": states,
         "copy_repeats": copies,
     }
 
@@ -425,7 +457,7 @@ def main(argv: list[str] | None = None) -> dict:
     encode = None if args.skip_encode else bench_encode(args.encode_items, args.encode_repeats)
 
     roof = {(r["num_envs"], r["threads"]): r for r in roofline}
-    header = ("benchmark", "num_envs", "user-steps/s", "per CPU-s", "of roofline", "")
+    header = ("benchmark", "num_envs", "user-steps/s", "per CPU-s", "of write / state roofline", "")
     rows = [
         (
             "single env, gym.make",
@@ -438,7 +470,11 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     for v in vector:
         us = 1e6 / v["vector_steps_per_s"]
-        share = v["user_steps_per_s"] / roof[(v["num_envs"], v["threads"])]["write_user_steps_per_s"]
+        r = roof[(v["num_envs"], v["threads"])]
+        share, state_share = (
+            v["user_steps_per_s"] / r[key] for key in ("write_user_steps_per_s", "state_user_steps_per_s")
+        )
+        v["roofline_share"], v["state_roofline_share"] = share, state_share
         memory = f", {v['bytes_per_user']:,} B/user" if v["bytes_per_user"] else ""
         threads = f", {v['threads']} threads" if v["threads"] > 1 else ""
         rows.append(
@@ -447,7 +483,7 @@ def main(argv: list[str] | None = None) -> dict:
                 str(v["num_envs"]),
                 f"{v['user_steps_per_s']:,.0f}",
                 f"{v['user_steps_per_cpu_s']:,.0f}",
-                f"{100 * share:.0f}%",
+                f"{100 * share:.0f}% / {100 * state_share:.0f}%",
                 f"{us:,.0f} us/vector step{memory}",
             )
         )
@@ -460,6 +496,17 @@ def main(argv: list[str] | None = None) -> dict:
                 "",
                 "100%",
                 f"{r['write_gb_per_s']:.1f} GB/s written; np.copyto {r['copy_user_steps_per_s']:,.0f} user-steps/s",
+            )
+        )
+        rows.append(
+            (
+                "state roofline: read interest, update 2 blocks"
+                + (f", {r['threads']} threads" if r["threads"] > 1 else ""),
+                str(r["num_envs"]),
+                f"{r['state_user_steps_per_s']:,.0f}",
+                "",
+                f"{100 * r['state_user_steps_per_s'] / r['write_user_steps_per_s']:.0f}% / 100%",
+                f"{r['state_bytes_per_user_step']:,} B read-modify-written per user-step",
             )
         )
     for sd in sardine or []:
