@@ -38,9 +38,9 @@ import numpy as np
 import advrec_gym
 from advrec_gym.evaluation import evaluate
 from agents.training.config import EVAL_ATTACKS
+from benchmarks.seeds import EVAL_SEED  # the reported users
 
 ROOT = Path(__file__).resolve().parent
-EVAL_SEED = 20_000  # the reported users
 ATTACKS = ("random", "fgsm", "pgd-action", "pgd-topk", "pgd-semantic", "pgd-kl")
 ATTACK_EPS = (0.002, 0.005, 0.01)
 TUNE_SEEDS = (30_000, 31_000, 32_000)  # training users for the grid searches

@@ -14,8 +14,7 @@ import numpy as np
 
 from advrec_gym.attacks.text import PromotionObjective, policy_scorer, swapped_catalogue
 from advrec_gym.evaluation import evaluate
-
-EVAL_SEED = 20_000  # evaluation users: never a training seed, never the attacker's probe stream
+from benchmarks.seeds import EVAL_SEED
 
 
 class TargetCounter:
