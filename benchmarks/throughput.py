@@ -21,7 +21,9 @@ Measured, for ``--env-id`` (default AdvRec-v1):
   *state roofline*, a compiled kernel that moves the least memory a step of these dynamics must move
   (read the user's interest, read-modify-write two history blocks: the observation is the state, so
   a step reads what it averages into). The vector env's rate is reported as a share of both,
-  measured at the same N in the same run.
+  measured at the same N in the same run. Beside them, not a roofline, the *step core*: the state
+  roofline's kernel plus the step's two 384-d dot products with a random shown item's row (the
+  arithmetic no step of these dynamics can skip), to show how much of the gap that alone costs.
 * ``compile``: the first ``reset`` + ``step`` in a fresh process with an empty numba cache (compiles the
   kernel) and again with the cache it left (``numba cache=True``: what every later process pays).
 * ``encode``: the default catalogue's texts encoded by the default model with no cache (items/s; the
@@ -143,14 +145,16 @@ def bench_vector(
 
 # ---------------------------------------------------------------------------- the roofline
 def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, threads: int = 1) -> dict:
-    """User-steps/s of two compiled references and of copying the buffer (np.copyto):
+    """User-steps/s of three compiled references and of copying the buffer (np.copyto):
 
     * the **write-only roofline**: write every observation row once (the least any env returning
       these observations must do);
     * the **state roofline**: the least memory traffic of a step of these dynamics: read the user's
       interest row, and read-modify-write two of the four history blocks (the shown average, and the
       block the outcome goes to) as exponential averages. The observation *is* the history state, so
-      a step must read what it averages into; the write-only roofline never reads.
+      a step must read what it averages into; the write-only roofline never reads;
+    * the **step core** (not a roofline): the state roofline's kernel plus the step's two 384-d dot
+      products with a random shown item's row of a 1,000-item table.
 
     With ``threads`` > 1 the rows are handled by that many numba threads (the reference of the
     threaded vector env); ``np.copyto`` is single-threaded either way.
@@ -178,10 +182,28 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, t
                     row[j] += rate * (u[c] - row[j])
                     row[k] += rate * (u[c] - row[k])
 
+    def _core(obs, users, tables, items, rate, chunks):
+        # the state traffic plus a step's core arithmetic: the two 384-d dot products with the shown
+        # item's row (affinity with the interest, fatigue with the shown average), then the two updates
+        n, dim = users.shape
+        shown, outcome = np.uint64(K.SHOWN * dim), np.uint64(K.SKIPPED * dim)
+        for chunk in numba.prange(chunks):
+            for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
+                row, u, e = obs[i], users[i], tables[items[i]]
+                a, f = np.float32(0.0), np.float32(0.0)
+                for c in range(dim):
+                    a += u[c] * e[c]
+                    f += row[shown + np.uint64(c)] * e[c]
+                r = rate * (np.float32(1.0) + np.float32(1e-9) * (a + f))  # keeps the dots live
+                for c in range(dim):
+                    j, k = shown + np.uint64(c), outcome + np.uint64(c)
+                    row[j] += r * (e[c] - row[j])
+                    row[k] += r * (e[c] - row[k])
+
     if threads > 1:
         numba.set_num_threads(threads)
     jit = numba.njit(cache=False, fastmath=True, parallel=threads > 1)
-    write_kernel, state_kernel = jit(_write), jit(_state)
+    write_kernel, state_kernel, core_kernel = jit(_write), jit(_state), jit(_core)
     chunks = 4 * threads  # as the threaded vector env splits its users
 
     dim = (obs_dim - K.NUM_SCALARS) // K.NUM_BLOCKS
@@ -190,10 +212,13 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, t
     users = np.full((num_envs, dim), 0.5, dtype=np.float32)
     rate = np.float32(0.1)
     steps = max(10, user_steps // num_envs)
+    tables = np.random.default_rng(0).random((1000, dim), dtype=np.float32)  # the default catalogue's size
+    items = np.random.default_rng(1).integers(0, len(tables), size=(8, num_envs))  # random shown items
     write_kernel(src, 0.5, chunks)
     state_kernel(src, users, rate, chunks)
+    core_kernel(src, users, tables, items[0], rate, chunks)
     np.copyto(dst, src)
-    writes, states, copies = [], [], []
+    writes, states, cores, copies = [], [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         for k in range(steps):
@@ -204,6 +229,10 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, t
             state_kernel(src, users, rate, chunks)
         states.append(steps * num_envs / (time.perf_counter() - start))
         start = time.perf_counter()
+        for k in range(steps):
+            core_kernel(src, users, tables, items[k % len(items)], rate, chunks)
+        cores.append(steps * num_envs / (time.perf_counter() - start))
+        start = time.perf_counter()
         for _ in range(steps):
             np.copyto(dst, src)
         copies.append(steps * num_envs / (time.perf_counter() - start))
@@ -213,11 +242,13 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, t
         "threads": threads,
         "write_user_steps_per_s": statistics.median(writes),
         "state_user_steps_per_s": statistics.median(states),
+        "core_user_steps_per_s": statistics.median(cores),
         "copy_user_steps_per_s": statistics.median(copies),
         "write_gb_per_s": statistics.median(writes) * obs_dim * 4 / 1e9,
         "state_bytes_per_user_step": 5 * dim * 4,  # read 3 rows of dim floats (interest, 2 blocks), write 2
         "write_repeats": writes,
         "state_repeats": states,
+        "core_repeats": cores,
         "copy_repeats": copies,
     }
 
@@ -507,6 +538,17 @@ def main(argv: list[str] | None = None) -> dict:
                 "",
                 f"{100 * r['state_user_steps_per_s'] / r['write_user_steps_per_s']:.0f}% / 100%",
                 f"{r['state_bytes_per_user_step']:,} B read-modify-written per user-step",
+            )
+        )
+        rows.append(
+            (
+                "step core: + 2 dots with a random item" + (f", {r['threads']} threads" if r["threads"] > 1 else ""),
+                str(r["num_envs"]),
+                f"{r['core_user_steps_per_s']:,.0f}",
+                "",
+                f"{100 * r['core_user_steps_per_s'] / r['write_user_steps_per_s']:.0f}% / "
+                f"{100 * r['core_user_steps_per_s'] / r['state_user_steps_per_s']:.0f}%",
+                "not a roofline: the state roofline plus the step's two 384-d dot products",
             )
         )
     for sd in sardine or []:
