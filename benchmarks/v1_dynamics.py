@@ -202,8 +202,9 @@ def ppo(args, seed: int, log) -> dict:
     }
 
 
-def attacks(args, seed: int, log) -> dict:
-    """The seed's trained recommender under the white-box suite at every budget of ``--attack-eps``."""
+def attacks(args, seed: int, model_steps: int, log) -> dict:
+    """The seed's trained recommender (``model_steps``: its PPO stage's steps) under the white-box
+    suite at every budget of ``--attack-eps``."""
     from advrec_gym.attacks.text.shift import block_norms
     from agents.training.load import load_players
     from agents.training.report import evaluate_recommender
@@ -226,7 +227,7 @@ def attacks(args, seed: int, log) -> dict:
     norms = block_norms(obs, dim)
     return {
         "seed": seed,
-        "model_steps": int(loaded.recommender.num_timesteps),
+        "model_steps": int(model_steps),  # (a loaded model's num_timesteps is not restored: 0)
         "episodes": args.attack_episodes,
         "eval_seed": EVAL_SEED,
         "attacks": list(args.attacks),
@@ -452,7 +453,10 @@ def main(argv=None) -> int:
     missing = sorted(set(attack_seeds) - set(args.ppo_seeds))
     if missing:
         parser.error(f"--attack-seeds {missing} are not among --ppo-seeds {args.ppo_seeds}")
-    attack_runs = [stage(f"attacks-seed-{s}", lambda s=s: attacks(args, s, log)) for s in attack_seeds if args.attacks]
+    steps_of = {run["settings"]["seed"]: run["settings"]["steps"] for run in ppo_runs}
+    attack_runs = [
+        stage(f"attacks-seed-{s}", lambda s=s: attacks(args, s, steps_of[s], log)) for s in attack_seeds if args.attacks
+    ]
     text = report(args, tuned, refs, ppo_runs, attack_runs)
     (out / "report.md").write_text(text + f"\n`{stamp['command']}` at {stamp['commit']}\n")
     scatter(out / "return_vs_ctr.png", refs, ppo_runs)
