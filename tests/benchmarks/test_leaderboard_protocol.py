@@ -22,7 +22,7 @@ def test_full_board_rows_and_grid():
         for suffix in ("", " + noise", " + pgd (rho=0.2)", " + pgd (rho=1)", " + atla (rho=0.2)", " + atla (rho=1)"):
             assert entry + suffix in names
     assert len(config.rows) == 3 + 12 + 1
-    assert config.eps_grid == (0.0025, 0.005, 0.01)  # 0.5x, 1x, 2x the main L-inf eps
+    assert config.eps_grid == (0.002, 0.004, 0.008)  # 0.5x, 1x, 2x the main L-inf eps
     assert len(config.train_seeds) == 10 and config.modes == ("sampled", "greedy")
     assert full("2").eps_grid == (0.125, 0.25, 0.5)
     # the protocol: 5 evaluation seeds x 100 episodes, one episode per evaluation user, on AdvRec-v1;
@@ -30,11 +30,11 @@ def test_full_board_rows_and_grid():
     assert len(config.eval_seeds) * config.episodes == 500 and config.slots == config.episodes
     assert config.env.env_id == "AdvRec-v1"
     assert config.train_steps == 2_000_000 and config.num_envs == 16  # to plateau, at the tuned setting
-    assert config.attack_eps("learned") == (0.005,) and config.attack_eps("fgsm") == (0.0025, 0.005, 0.01)
-    assert config.attack_eps("pa-ad") == (0.005,) and config.attack_eps("query") == (0.0025, 0.005, 0.01)
+    assert config.attack_eps("learned") == (0.004,) and config.attack_eps("fgsm") == (0.002, 0.004, 0.008)
+    assert config.attack_eps("pa-ad") == (0.004,) and config.attack_eps("query") == (0.002, 0.004, 0.008)
     # the v1 board scores the whole suite: everything but the two learned best responses at every budget
     assert config.attacks == ATTACKS
-    assert config.attacks_at(0.0025) == tuple(a for a in ATTACKS if a not in ("learned", "pa-ad"))
+    assert config.attacks_at(0.002) == tuple(a for a in ATTACKS if a not in ("learned", "pa-ad"))
     assert "supervised" in [r.entry for r in full(include_supervised=True).rows]
 
 
