@@ -171,22 +171,26 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, t
                 for c in range(row.shape[0]):
                     row[c] = value
 
+    @numba.njit(fastmath=True, inline="always")
+    def _update_two_blocks(row, x, rate, dim):
+        # the shown average and the outcome's block move toward x (unsigned offsets, as the kernel's loops)
+        shown, outcome = np.uint64(K.SHOWN * dim), np.uint64(K.SKIPPED * dim)
+        for c in range(dim):
+            j, k = shown + np.uint64(c), outcome + np.uint64(c)
+            row[j] += rate * (x[c] - row[j])
+            row[k] += rate * (x[c] - row[k])
+
     def _state(obs, users, rate, chunks):
         n, dim = users.shape
-        shown, outcome = np.uint64(K.SHOWN * dim), np.uint64(K.SKIPPED * dim)  # unsigned: as the kernel's loops
         for chunk in numba.prange(chunks):
             for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
-                row, u = obs[i], users[i]
-                for c in range(dim):
-                    j, k = shown + np.uint64(c), outcome + np.uint64(c)
-                    row[j] += rate * (u[c] - row[j])
-                    row[k] += rate * (u[c] - row[k])
+                _update_two_blocks(obs[i], users[i], rate, dim)
 
     def _core(obs, users, tables, items, rate, chunks):
         # the state traffic plus a step's core arithmetic: the two 384-d dot products with the shown
         # item's row (affinity with the interest, fatigue with the shown average), then the two updates
         n, dim = users.shape
-        shown, outcome = np.uint64(K.SHOWN * dim), np.uint64(K.SKIPPED * dim)
+        shown = np.uint64(K.SHOWN * dim)
         for chunk in numba.prange(chunks):
             for i in range(chunk * n // chunks, (chunk + 1) * n // chunks):
                 row, u, e = obs[i], users[i], tables[items[i]]
@@ -194,11 +198,7 @@ def bench_roofline(num_envs: int, obs_dim: int, user_steps: int, repeats: int, t
                 for c in range(dim):
                     a += u[c] * e[c]
                     f += row[shown + np.uint64(c)] * e[c]
-                r = rate * (np.float32(1.0) + np.float32(1e-9) * (a + f))  # keeps the dots live
-                for c in range(dim):
-                    j, k = shown + np.uint64(c), outcome + np.uint64(c)
-                    row[j] += r * (e[c] - row[j])
-                    row[k] += r * (e[c] - row[k])
+                _update_two_blocks(row, e, rate * (np.float32(1.0) + np.float32(1e-9) * (a + f)), dim)  # dots kept live
 
     if threads > 1:
         numba.set_num_threads(threads)

@@ -286,10 +286,8 @@ def attack_report(attack_runs: list[dict]) -> list[str]:
 
 
 def _model_steps(attack_runs: list[dict]) -> str:
-    steps = sorted({a.get("model_steps") for a in attack_runs}, key=lambda s: -1 if s is None else s)
-    if steps == [None]:
-        return "the models' steps not recorded: attacked before the attack stage wrote them"
-    return "models after " + ", ".join("an unrecorded number of" if s is None else f"{s:,}" for s in steps) + " steps"
+    steps = sorted({a.get("model_steps", -1) for a in attack_runs})  # -1: a stage file older than the field
+    return "models after " + ", ".join("unrecorded" if s < 0 else f"{s:,}" for s in steps) + " steps"
 
 
 def report(args, tuned, refs, ppo_runs, attack_runs=()) -> str:
