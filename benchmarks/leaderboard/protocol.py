@@ -132,7 +132,7 @@ ENTRIES: dict[str, EntryInfo] = {
         description="reads the hidden interests: a ceiling, not ranked",
     ),
 }
-DEFENCES = ("none", "noise", "pgd", "atla")  # the trainer's (add "sa" here when it is built)
+DEFENCES = ("none", "noise", "pgd", "atla", "sa")  # the trainer's (agents.defences.registry)
 NEEDS_RHO = ("pgd", "atla")
 MODES = ("sampled", "greedy")
 NATURAL = "none"
@@ -426,7 +426,15 @@ class BoardConfig:
         return list(dict.fromkeys(r.entry for r in self.rows))
 
 
-DEFENDED_ROWS = (("none", None), ("noise", None), ("pgd", 0.2), ("pgd", 1.0), ("atla", 0.2), ("atla", 1.0))
+DEFENDED_ROWS = (
+    ("none", None),
+    ("noise", None),
+    ("pgd", 0.2),
+    ("pgd", 1.0),
+    ("atla", 0.2),
+    ("atla", 1.0),
+    ("sa", None),  # SA-PPO: the smoothness regulariser at the main budget, on every step
+)
 #: the main budgets. L-inf 0.004 by the protocol's rule (the strongest attack costs vanilla PPO-item
 #: 30-70% of its return there): on the three tuned v1 PPO seeds at 2M steps (the board's entries) the
 #: top-k APGD keeps 48-52% at 0.004, against 70-72% at 0.003 and 23-37% at 0.005
@@ -453,8 +461,8 @@ def full(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
     """The full board: every entry and defence on AdvRec-v1, 10 training seeds, 5 x 100 evaluation episodes.
 
     PPO entries train :data:`PLATEAU_STEPS` steps with 16 users (the trainer's tuned defaults): about
-    40 minutes a (row, seed) on one idle core, so the 12 PPO rows x 10 seeds alone are about 80
-    core-hours before the learned best responses.
+    40 minutes a (row, seed) on one idle core (SA-PPO's inner PGD and the adversarial defences more),
+    so the 14 PPO rows x 10 seeds alone are over 90 core-hours before the learned best responses.
 
     The attacks are the whole suite (:data:`ATTACKS`). The learned best responses (``learned``,
     ``pa-ad``) are trained against every (row, training seed) at the main budget only; the white-box,

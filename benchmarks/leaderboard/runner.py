@@ -209,7 +209,7 @@ def _run_stages(config, out, pool, progress, summary, log, committer, recompute_
 
 def _expected_cost(row) -> int:
     """A rough order of training cost, for scheduling only."""
-    if row.defence in ("pgd", "atla"):
+    if row.defence in ("pgd", "atla", "sa"):  # attacks inside training
         return 3
     return 2 if row.entry.startswith("ppo-") or row.entry == "supervised" else int(row.info.trained)
 

@@ -17,11 +17,12 @@ def test_full_board_rows_and_grid():
     config = full()
     names = [r.name for r in config.rows]
     assert names[:3] == ["random", "popularity", "linucb"] and names[-1] == "oracle"
-    # both PPO heads with none / noise / pgd and atla at rho 0.2 and 1.0
+    # both PPO heads with none / noise / pgd and atla at rho 0.2 and 1.0 / SA-PPO
+    suffixes = ("", " + noise", " + pgd (rho=0.2)", " + pgd (rho=1)", " + atla (rho=0.2)", " + atla (rho=1)", " + sa")
     for entry in ("ppo-mlp", "ppo-item"):
-        for suffix in ("", " + noise", " + pgd (rho=0.2)", " + pgd (rho=1)", " + atla (rho=0.2)", " + atla (rho=1)"):
+        for suffix in suffixes:
             assert entry + suffix in names
-    assert len(config.rows) == 3 + 12 + 1
+    assert len(config.rows) == 3 + 14 + 1
     assert config.eps_grid == (0.002, 0.004, 0.008)  # 0.5x, 1x, 2x the main L-inf eps
     assert len(config.train_seeds) == 10 and config.modes == ("sampled", "greedy")
     assert full("2").eps_grid == (0.125, 0.25, 0.5)
@@ -75,6 +76,16 @@ def test_training_and_evaluation_users_never_meet():
 def test_row_names_and_slugs():
     row = Row("ppo-item", "pgd", 0.2)
     assert (row.name, row.slug) == ("ppo-item + pgd (rho=0.2)", "ppo-item__pgd-0.2")
+    assert (Row("ppo-mlp", "sa").name, Row("ppo-mlp", "sa").slug) == ("ppo-mlp + sa", "ppo-mlp__sa")
+
+
+def test_an_sa_row_trains_sappo_at_the_main_budget(tmp_path):
+    from benchmarks.leaderboard.entries import trainer_config
+
+    config = full()
+    train = trainer_config(Row("ppo-item", "sa"), 3, config, tmp_path)
+    assert (train.defence, train.rho, train.eps, train.norm) == ("sa", None, config.main_eps, "inf")
+    assert train.sa_kappa > 0 and train.recommender_steps == config.train_steps
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,76 @@
+"""benchmarks/smoothing.py: sigma chosen on training users by the stated rule, both sigmas attacked on the
+evaluation users, a rerun resumes, and settings that differ from the stored stage are refused.
+
+One rollout (4,096 steps) of PPO on the default env is the run; everything else is a handful of episodes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import smoothing
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from agents.training import TrainConfig, Trainer
+
+    path = tmp_path_factory.mktemp("smoothing") / "ppo"
+    config = TrainConfig(
+        recommender_steps=4096,
+        rounds=1,
+        eval_attacks=[],
+        phase_eval_episodes=0,
+        output_dir=str(path),
+        progress_bar=False,
+        tensorboard=False,
+    )
+    Trainer(config).train(evaluate=False)
+    return path
+
+
+def _args(run, out, *extra):
+    return [
+        "--run", f"tiny={run}", "--out", str(out), "--sigmas", "0", "0.01", "0.5",
+        "--select-episodes", "4", "--episodes", "4", "--copies", "2", "--attacks", "fgsm", *extra,
+    ]  # fmt: skip
+
+
+def test_selects_on_training_users_attacks_both_and_resumes(run, tmp_path):
+    out = tmp_path / "out"
+    smoothing.main(_args(run, out))
+    selected = json.loads((out / "select-tiny.json").read_text())
+    grid = {g["sigma"]: g["return"] for g in selected["grid"]}
+    assert sorted(grid) == [0.0, 0.01, 0.5] and selected["seeds"] == list(smoothing.TUNE_SEEDS)
+    allowed = [s for s, r in grid.items() if r >= 0.9 * grid[0.0]]
+    assert selected["sigma"] == max(allowed)
+    attacked = json.loads((out / "attacks-tiny.json").read_text())
+    assert [b["sigma"] for b in attacked["by_sigma"]] == sorted({0.0, selected["sigma"]})
+    for block in attacked["by_sigma"]:
+        assert [r["attack"] for r in block["rows"]] == ["clean", "clean", "fgsm"]
+        assert all(r["episodes"] == 4 for r in block["rows"])
+    text = (out / "report.md").read_text()
+    assert "| tiny | 0 |" in text and f"-> sigma {selected['sigma']:g}" in text
+
+    before = {p.name: p.read_text() for p in out.glob("*.json")}
+    smoothing.main(_args(run, out))  # the stored stages are enough: nothing recomputed
+    assert {p.name: p.read_text() for p in out.glob("*.json")} == before
+
+    with pytest.raises(SystemExit):
+        smoothing.main(_args(run, out, "--copies", "3"))  # other settings than the stored stage's
+    assert {p.name: p.read_text() for p in out.glob("*.json")} == before
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("tiny", "NAME=DIR"), ("a/b=.", "letters, digits"), ("tiny=/no/such/run", "no run directory")],
+)
+def test_a_bad_run_is_named(tmp_path, capsys, spec, message):
+    with pytest.raises(SystemExit):
+        smoothing.main(["--run", spec, "--out", str(tmp_path)])
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
