@@ -101,6 +101,13 @@ def attacks(args, name: str, run: str, sigma: float, log) -> dict:
     for s in sorted({0.0, sigma}):
         policy = smoothed(model, s, embedding, copies=args.copies, seed=0)
         rows = evaluate_recommender(policy, config, list(args.attacks), episodes=args.episodes, seed=EVAL_SEED)
+        if s > 0 and args.eot_copies:  # the strongest attack again, its gradient from more noise draws
+            strong = smoothed(model, s, embedding, copies=args.eot_copies, seed=1)
+            check = evaluate_recommender(
+                policy, config, [args.eot_attack], episodes=args.episodes, seed=EVAL_SEED, greedy=False,
+                attacked_view=strong,
+            )  # fmt: skip
+            rows.append({**check[1], "attack": f"{args.eot_attack} (EOT {args.eot_copies})"})
         by_sigma.append({"sigma": s, "rows": rows})
         worst = _worst(rows)
         log(
@@ -114,6 +121,8 @@ def attacks(args, name: str, run: str, sigma: float, log) -> dict:
         "eval_seed": EVAL_SEED,
         "copies": args.copies,
         "attacks": list(args.attacks),
+        "eot_copies": args.eot_copies,
+        "eot_attack": args.eot_attack,
         "by_sigma": by_sigma,
         "wall_s": round(time.perf_counter() - started, 1),
     }
@@ -127,6 +136,8 @@ def report(selected: dict[str, dict], attacked: dict[str, dict]) -> str:
     """The table: every run's unsmoothed and smoothed rows, against the first run's unsmoothed one."""
     first = next(iter(attacked.values()))
     names = ["clean", *first["attacks"]]
+    extra = [r["attack"] for d in attacked.values() for b in d["by_sigma"] for r in b["rows"]]
+    names += list(dict.fromkeys(a for a in extra if a not in names))  # the EOT check's rows
     vanilla = first["by_sigma"][0]
     v_clean, v_worst = vanilla["rows"][0]["return_mean"], _worst(vanilla["rows"])["return_mean"]
     lines = [
@@ -136,16 +147,19 @@ def report(selected: dict[str, dict], attacked: dict[str, dict]) -> str:
         f"(seeds {list(TUNE_SEEDS)}): the largest of the grid whose clean return stays within "
         f"{100 * next(iter(selected.values()))['clean_tolerance']:.0f}% of the unsmoothed policy's.",
         "",
-        "| run | sigma | " + " | ".join(names) + " | worst (attack) | clean / vanilla | worst / vanilla's worst |",
+        "| run | sigma | "
+        + " | ".join(names)
+        + " | worst +- SE (attack) | clean / vanilla | worst / vanilla's worst |",
         "|---|---:|" + "---:|" * len(names) + "---|---:|---:|",
     ]
     for name, data in attacked.items():
         for block in data["by_sigma"]:
             by = {r["attack"]: r for r in block["rows"] if r["actions"] == "sampled"}
             worst = _worst(block["rows"])
-            cells = " | ".join(f"{by[a]['return_mean']:.2f}" for a in names)
+            se = worst["return_std"] / np.sqrt(worst["episodes"])
+            cells = " | ".join(f"{by[a]['return_mean']:.2f}" if a in by else "-" for a in names)
             lines.append(
-                f"| {name} | {block['sigma']:g} | {cells} | {worst['return_mean']:.2f} ({worst['attack']}) | "
+                f"| {name} | {block['sigma']:g} | {cells} | {worst['return_mean']:.2f} +- {se:.2f} ({worst['attack']}) | "
                 f"{by['clean']['return_mean'] / v_clean:.2f} | {worst['return_mean'] / v_worst:.2f} |"
             )
     lines += ["", "sigma selection (clean return on training users):", ""]
@@ -186,12 +200,20 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--attacks", nargs="+", default=list(ATTACKS), choices=[a for a in EVAL_ATTACKS if a != "learned"]
     )
+    parser.add_argument(
+        "--eot-copies",
+        type=int,
+        default=0,
+        help="also attack the smoothed policy with --eot-attack differentiating an estimate from this many "
+        "noise draws (0: not)",
+    )
+    parser.add_argument("--eot-attack", default="pgd-topk", choices=[a for a in EVAL_ATTACKS if a != "learned"])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
     parser.add_argument("--force", action="store_true", help="recompute every stage")
     args = parser.parse_args(argv)
     runs = _runs(args.run, parser)
-    if args.eps <= 0 or args.copies < 1 or args.episodes < 1 or args.select_episodes < 1:
-        parser.error("--eps must be > 0 and --copies, --episodes, --select-episodes >= 1")
+    if args.eps <= 0 or args.copies < 1 or args.episodes < 1 or args.select_episodes < 1 or args.eot_copies < 0:
+        parser.error("--eps must be > 0, --copies, --episodes, --select-episodes >= 1 and --eot-copies >= 0")
     if any(s < 0 for s in args.sigmas) or 0.0 not in args.sigmas:
         parser.error(f"--sigmas must be >= 0 and include 0 (the unsmoothed policy), got {args.sigmas}")
     if not 0.0 <= args.clean_tolerance < 1.0:
@@ -210,7 +232,14 @@ def main(argv=None) -> int:
             "episodes_per_seed": args.select_episodes,
             "clean_tolerance": args.clean_tolerance,
         },
-        "attacks": {"copies": args.copies, "episodes": args.episodes, "eps": args.eps, "attacks": list(args.attacks)},
+        "attacks": {
+            "copies": args.copies,
+            "episodes": args.episodes,
+            "eps": args.eps,
+            "attacks": list(args.attacks),
+            "eot_copies": args.eot_copies,
+            "eot_attack": args.eot_attack,
+        },
     }
 
     def stage(kind: str, name: str, compute) -> dict:

@@ -93,6 +93,7 @@ def evaluate_recommender(
     seed: int,
     adversary: Any = None,
     greedy: bool = True,
+    attacked_view: Any = None,
 ) -> list[dict[str, Any]]:
     """Rows of return, CTR and attack success rate: clean (sampled, and greedy), then each attack.
 
@@ -104,6 +105,9 @@ def evaluate_recommender(
         seed: the evaluation seed (the same users for every row).
         adversary: the learned adversary, for ``"learned"``.
         greedy: add a greedy row for the clean observations.
+        attacked_view: what the attacks read in place of ``recommender`` (default: the recommender
+            itself), e.g. a randomized recommender estimated from more noise draws than it acts on; the
+            recommender still acts.
     """
     view = recommender_view(config, num_envs=min(config.num_envs, episodes), evaluation=True)
     rows = [_row("clean", "sampled", evaluate_attack(view, recommender, None, episodes=episodes, seed=seed))]
@@ -111,7 +115,8 @@ def evaluate_recommender(
         report = evaluate_attack(view, recommender, None, episodes=episodes, seed=seed, deterministic=True)
         rows.append(_row("clean", "greedy", report))
     for name in attacks:
-        attacker = build_attacker(name, recommender, config, view, adversary=adversary, seed=seed)
+        target = recommender if attacked_view is None else attacked_view
+        attacker = build_attacker(name, target, config, view, adversary=adversary, seed=seed)
         rows.append(_row(name, "sampled", evaluate_attack(view, recommender, attacker, episodes=episodes, seed=seed)))
     clean = rows[0]["return_mean"]
     for row in rows:

@@ -36,7 +36,8 @@ def run(tmp_path_factory):
 def _args(run, out, *extra):
     return [
         "--run", f"tiny={run}", "--out", str(out), "--sigmas", "0", "0.01", "0.5",
-        "--select-episodes", "4", "--episodes", "4", "--copies", "2", "--attacks", "fgsm", *extra,
+        "--select-episodes", "4", "--episodes", "4", "--copies", "2", "--attacks", "fgsm", "--eot-copies", "3", "--eot-attack", "fgsm",
+        "--clean-tolerance", "0.9", *extra,
     ]  # fmt: skip
 
 
@@ -46,15 +47,17 @@ def test_selects_on_training_users_attacks_both_and_resumes(run, tmp_path):
     selected = json.loads((out / "select-tiny.json").read_text())
     grid = {g["sigma"]: g["return"] for g in selected["grid"]}
     assert sorted(grid) == [0.0, 0.01, 0.5] and selected["seeds"] == list(smoothing.TUNE_SEEDS)
-    allowed = [s for s, r in grid.items() if r >= 0.9 * grid[0.0]]
-    assert selected["sigma"] == max(allowed)
+    allowed = [s for s, r in grid.items() if r >= 0.1 * grid[0.0]]
+    assert selected["sigma"] == max(allowed) > 0.0
     attacked = json.loads((out / "attacks-tiny.json").read_text())
-    assert [b["sigma"] for b in attacked["by_sigma"]] == sorted({0.0, selected["sigma"]})
-    for block in attacked["by_sigma"]:
-        assert [r["attack"] for r in block["rows"]] == ["clean", "clean", "fgsm"]
-        assert all(r["episodes"] == 4 for r in block["rows"])
+    plain, smooth = attacked["by_sigma"]
+    assert (plain["sigma"], smooth["sigma"]) == (0.0, selected["sigma"])
+    assert [r["attack"] for r in plain["rows"]] == ["clean", "clean", "fgsm"]
+    # the smoothed policy is attacked again through a 3-draw estimate (the EOT check)
+    assert [r["attack"] for r in smooth["rows"]] == ["clean", "clean", "fgsm", "fgsm (EOT 3)"]
+    assert all(r["episodes"] == 4 for r in plain["rows"] + smooth["rows"])
     text = (out / "report.md").read_text()
-    assert "| tiny | 0 |" in text and f"-> sigma {selected['sigma']:g}" in text
+    assert "| tiny | 0 |" in text and f"-> sigma {selected['sigma']:g}" in text and "fgsm (EOT 3)" in text
 
     before = {p.name: p.read_text() for p in out.glob("*.json")}
     smoothing.main(_args(run, out))  # the stored stages are enough: nothing recomputed
