@@ -132,20 +132,10 @@ class SmoothedRecommender:
     def __init__(self, model: Any, policy: SmoothedPolicy, seed: int):
         self.model = model
         self.policy = policy
+        self.observation_space, self.action_space = policy.observation_space, policy.action_space
+        self.device = policy.device
         self._actor = VictimActor(policy)
         self._rng = np.random.default_rng(seed)
-
-    @property
-    def observation_space(self):
-        return self.policy.observation_space
-
-    @property
-    def action_space(self):
-        return self.policy.action_space
-
-    @property
-    def device(self) -> torch.device:
-        return self.policy.device
 
     def predict(
         self, observation: np.ndarray, state: Any = None, episode_start: Any = None, deterministic: bool = False
