@@ -32,13 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.leaderboard.protocol import MAIN_EPS  # the v1 board's main budgets
 from benchmarks.seeds import EVAL_SEED  # the reported users
 from benchmarks.v1_dynamics import TUNE_SEEDS  # the training users
 
 ROOT = Path(__file__).resolve().parent
 SIGMAS = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05)
 ATTACKS = ("random", "fgsm", "pgd-topk", "pgd-kl", "pgd-eot")
-MAIN_EPS = 0.004  # the v1 board's main L-inf budget (benchmarks/leaderboard/protocol.py)
 
 
 def _stamp(command: list[str]) -> dict:
@@ -85,6 +85,7 @@ def select(args, name: str, run: str, log) -> dict:
         "episodes_per_seed": args.select_episodes,
         "copies": args.copies,
         "clean_tolerance": args.clean_tolerance,
+        "sigmas": list(args.sigmas),
         "grid": grid,
         "sigma": max(allowed),
     }
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
     parser.add_argument("--copies", type=int, default=8, help="noise draws per call of the smoothed policy")
     parser.add_argument("--select-episodes", type=int, default=100, help="episodes per training seed of the selection")
     parser.add_argument("--episodes", type=int, default=100, help="evaluation episodes per cell")
-    parser.add_argument("--eps", type=float, default=MAIN_EPS, help="the L-inf budget of the attacks")
+    parser.add_argument("--eps", type=float, default=MAIN_EPS["inf"], help="the L-inf budget of the attacks")
     parser.add_argument(
         "--attacks", nargs="+", default=list(ATTACKS), choices=[a for a in EVAL_ATTACKS if a != "learned"]
     )
@@ -231,6 +232,7 @@ def main(argv=None) -> int:
             "copies": args.copies,
             "episodes_per_seed": args.select_episodes,
             "clean_tolerance": args.clean_tolerance,
+            "sigmas": list(args.sigmas),
         },
         "attacks": {
             "copies": args.copies,
@@ -247,11 +249,10 @@ def main(argv=None) -> int:
         if path.exists() and not args.force:
             data = json.loads(path.read_text())
             stored = {k: data.get(k) for k in settings[kind]}
-            if kind == "select":
-                stored["sigmas"] = [g["sigma"] for g in data.get("grid", [])]
-            wanted = {**settings[kind], **({"sigmas": list(args.sigmas)} if kind == "select" else {})}
-            if stored != wanted:
-                parser.error(f"{path} was computed with {stored}, not {wanted}: rerun with --force, or another --out")
+            if stored != settings[kind]:
+                parser.error(
+                    f"{path} was computed with {stored}, not {settings[kind]}: rerun with --force, or another --out"
+                )
             return data
         data = {**compute(), "stamp": stamp}
         _write(path, data)

@@ -60,7 +60,6 @@ class SmoothedPolicy(torch.nn.Module):
         self.sigma = check_float("sigma", sigma, low=0.0)
         self.copies = check_int("copies", copies, low=1)
         self.embedding_slice = embedding_slice
-        self.seed = check_int("seed", seed, low=0)
         self.generator = torch.Generator(device=policy_device(policy))
         self.reseed(seed)
 

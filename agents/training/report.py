@@ -114,8 +114,8 @@ def evaluate_recommender(
     if greedy:
         report = evaluate_attack(view, recommender, None, episodes=episodes, seed=seed, deterministic=True)
         rows.append(_row("clean", "greedy", report))
+    target = recommender if attacked_view is None else attacked_view
     for name in attacks:
-        target = recommender if attacked_view is None else attacked_view
         attacker = build_attacker(name, target, config, view, adversary=adversary, seed=seed)
         rows.append(_row(name, "sampled", evaluate_attack(view, recommender, attacker, episodes=episodes, seed=seed)))
     clean = rows[0]["return_mean"]
