@@ -1,6 +1,6 @@
 """Test-time randomized smoothing (policy smoothing) of trained PPO recommenders, against the white-box suite.
 
-    python benchmarks/smoothing.py --run vanilla=RUN_DIR --run noise=RUN_DIR   # the committed result
+    python benchmarks/smoothing.py --run vanilla=RUN_DIR --run noise=RUN_DIR --eot-copies 32   # the committed result
     python benchmarks/smoothing.py --run vanilla=RUN_DIR --quick                # a smoke run, not for the record
 
 Each ``--run NAME=DIR`` is a trained run (``advrec train``'s or ``benchmarks/v1_dynamics.py``'s
