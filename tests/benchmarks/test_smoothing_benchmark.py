@@ -16,21 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    from agents.training import TrainConfig, Trainer
-
-    path = tmp_path_factory.mktemp("smoothing") / "ppo"
-    config = TrainConfig(
-        recommender_steps=4096,
-        rounds=1,
-        eval_attacks=[],
-        phase_eval_episodes=0,
-        output_dir=str(path),
-        progress_bar=False,
-        tensorboard=False,
-    )
-    Trainer(config).train(evaluate=False)
-    return path
+def run(tiny_ppo_run):
+    return tiny_ppo_run
 
 
 def _args(run, out, *extra):
