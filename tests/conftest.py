@@ -7,7 +7,9 @@ all-MiniLM-L6-v2 once per test session into a session-scoped temporary cache dir
 
 No test reads or writes the user's embedding cache (``~/.cache/advrec``): ``$ADVREC_CACHE_DIR``
 points at one temporary folder for the whole session (subprocesses inherit it), so the default
-1,000-item catalogue is encoded at most once per session, whichever test needs it first.
+1,000-item catalogue is encoded at most once per session, whichever test needs it first. Likewise
+``$SB3_LOGDIR``: tests that build SB3 models with its default logger write its folder there, not
+as an ``SB3-<date>`` folder per ``learn()`` in the machine's temp directory.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ SMALL_CATALOGUE_ARGS = {"num_items": 60, "num_topics": 4, "seed": 0}
 
 @pytest.fixture(scope="session", autouse=True)
 def session_embedding_cache(tmp_path_factory):
-    """``$ADVREC_CACHE_DIR`` = one temporary folder for the session (the home cache stays untouched)."""
+    """``$ADVREC_CACHE_DIR`` (and ``$SB3_LOGDIR``) = temporary folders for the session (home and /tmp untouched)."""
     path = tmp_path_factory.mktemp("advrec-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CACHE_ENV_VAR, str(path))
+        patch.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3-log")))
         yield path
 
 

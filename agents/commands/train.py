@@ -65,5 +65,6 @@ def run(args: argparse.Namespace) -> int:
     except FileExistsError as exc:  # the CLI reports ValueErrors as usage errors
         raise ValueError(str(exc)) from exc
     trainer.train()
-    print(f"\nrun directory: {trainer.run_dir} (TensorBoard: tensorboard --logdir {trainer.run_dir / 'tb'})")
+    logs = f" (TensorBoard: tensorboard --logdir {trainer.run_dir / 'tb'})" if trainer.config.tensorboard else ""
+    print(f"\nrun directory: {trainer.run_dir}{logs}")
     return 0

@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3 import PPO
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import VecMonitor
 
 import advrec_gym  # noqa: F401  (registers the envs)
@@ -22,6 +23,15 @@ from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.defences import SAPPO, CleanObservationCopy
 from agents.policies import policy_class_and_kwargs
 from agents.training.config import TrainConfig
+
+
+def silent_logger() -> Logger:
+    """An SB3 logger that records (callbacks read ``name_to_value``) and writes nothing.
+
+    A model without one gets SB3's default on every ``learn()``, which creates an empty
+    ``SB3-<date>`` folder under the temp directory each time; every model built here has this one.
+    """
+    return Logger(folder=None, output_formats=[])
 
 
 def budget_of(config: TrainConfig) -> Budget:
@@ -76,7 +86,7 @@ def make_recommender(config: TrainConfig, env: Any, device: th.device | str) -> 
         "verbose": 0,
     }
     if config.defence == "sa":  # SA-PPO: PPO with the smoothness regulariser in its loss
-        return SAPPO(
+        model = SAPPO(
             policy,
             env,
             sa_kappa=config.sa_kappa,
@@ -85,7 +95,10 @@ def make_recommender(config: TrainConfig, env: Any, device: th.device | str) -> 
             sa_steps=config.sa_steps,
             **kwargs,
         )
-    return PPO(policy, env, **kwargs)
+    else:
+        model = PPO(policy, env, **kwargs)
+    model.set_logger(silent_logger())
+    return model
 
 
 def adversary_env(config: TrainConfig, recommender: PPO, num_envs: int | None = None, *, victim_view=None):
@@ -96,7 +109,7 @@ def adversary_env(config: TrainConfig, recommender: PPO, num_envs: int | None = 
 
 def make_adversary(config: TrainConfig, env: Any, device: th.device | str, seed: int | None = None) -> PPO:
     """The learned adversary: PPO with a Gaussian ``MlpPolicy`` whose action is a direction in [-1, 1]^d."""
-    return PPO(
+    model = PPO(
         "MlpPolicy",
         env,
         learning_rate=config.attacker_learning_rate,
@@ -111,6 +124,8 @@ def make_adversary(config: TrainConfig, env: Any, device: th.device | str, seed:
         device=device,
         verbose=0,
     )
+    model.set_logger(silent_logger())
+    return model
 
 
 def phase_seed(seed: int, index: int) -> int:

@@ -41,6 +41,7 @@ from agents.training.players import (
     phase_seed,
     recommender_view,
     sb3_env,
+    silent_logger,
 )
 from agents.training.report import (
     EVAL_SEED_OFFSET,
@@ -127,7 +128,7 @@ class _LearningCurve(BaseCallback):
 
 def _logger(config: TrainConfig, player: str) -> Logger:
     if not config.tensorboard:
-        return Logger(folder=None, output_formats=[])
+        return silent_logger()
     return configure(str(Path(config.output_dir) / "tb" / player), ["tensorboard"])
 
 

@@ -18,6 +18,7 @@ from advrec_gym import AdvRecVectorEnv, Catalogue
 from advrec_gym.sb3_adapter import SB3VecEnvAdapter
 from agents.policies import policy_class_and_kwargs
 from agents.training.checkpoint import check_weights
+from agents.training.players import silent_logger
 
 PPO_SETTINGS = {
     "n_steps": 256,
@@ -40,6 +41,7 @@ def train_victim(catalogue: Catalogue, seed: int, steps: int, work_dir: Path, lo
     venv = SB3VecEnvAdapter(AdvRecVectorEnv(NUM_ENVS, catalogue))
     policy, kwargs = policy_class_and_kwargs("item_embedding", catalogue.embeddings)
     model = PPO(policy, venv, policy_kwargs=kwargs, seed=seed, device="cpu", verbose=0, **PPO_SETTINGS)
+    model.set_logger(silent_logger())
     if path.exists():
         check_weights(model, path, f"the text track's victim (seed {seed})")
         model.set_parameters(str(path), device="cpu")

@@ -102,6 +102,7 @@ def test_train_then_evaluate_from_the_command_line(tmp_path, small_catalogue, sm
     assert train_command.run(parser_for(train_command).parse_args([*argv, "--eval-attacks", "random"])) == 0
     out = capsys.readouterr().out
     assert "clean" in out and "random" in out and "success" in out
+    assert f"run directory: {run_dir}" in out and "TensorBoard" not in out  # --no-tensorboard: no logs to point at
     assert (run_dir / "checkpoints" / "phase-0001" / "adversary.zip").is_file()
 
     json_path = tmp_path / "eval.json"

@@ -406,3 +406,33 @@ def test_phase_seeds_differ_between_phases_and_runs():
     assert len(seeds) == 15 and all(0 <= s < 2**31 for s in seeds)
     assert phase_seed(0, 1) == phase_seed(0, 1)
     assert np.unique([phase_seed(0, i) for i in range(100)]).size == 100
+
+
+def test_models_built_here_leave_no_log_folder_in_the_temp_dir(tmp_path, monkeypatch, small_catalogue_cache_dir):
+    """SB3's default logger makes an empty ``SB3-<date>`` folder under the temp dir on every ``learn()``."""
+    import tempfile
+
+    from stable_baselines3 import PPO
+
+    from agents.training.players import adversary_env, make_adversary, make_recommender, recommender_view, sb3_env
+
+    th.set_num_threads(1)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    config = tiny_config(tmp_path / "run", small_catalogue_cache_dir)
+    recommender = make_recommender(config, sb3_env(recommender_view(config)), "cpu")
+    recommender.learn(config.n_steps * config.num_envs)
+    adversary = make_adversary(config, adversary_env(config, recommender), "cpu")
+    adversary.learn(config.attacker_n_steps * config.num_envs)
+
+    def sb3_folders():
+        return [p for p in temp.iterdir() if p.name.startswith("SB3-")]
+
+    assert sb3_folders() == []
+    # the control: a model with SB3's default logger does leave one there
+    PPO("MlpPolicy", sb3_env(recommender_view(config)), n_steps=config.n_steps, batch_size=64, device="cpu").learn(
+        config.n_steps * config.num_envs
+    )
+    assert len(sb3_folders()) == 1
