@@ -22,3 +22,22 @@ def tiny_ppo_run(tmp_path_factory):
     )
     Trainer(config).train(evaluate=False)
     return path
+
+
+@pytest.fixture
+def stages_resume_and_refuse():
+    """The check of a benchmark with stored JSON stages under ``out``: a rerun with the stored settings
+    recomputes nothing, a run with other settings is refused, and neither touches a stored stage."""
+
+    def stages(out):
+        return {p.name: p.read_text() for p in out.glob("*.json")}
+
+    def check(main, out, same_args, other_args):
+        before = stages(out)
+        main(same_args)
+        assert stages(out) == before
+        with pytest.raises(SystemExit):
+            main(other_args)
+        assert stages(out) == before
+
+    return check

@@ -28,7 +28,7 @@ def _args(run, out, *extra):
     ]  # fmt: skip
 
 
-def test_selects_on_training_users_attacks_both_and_resumes(run, tmp_path):
+def test_selects_on_training_users_attacks_both_and_resumes(run, tmp_path, stages_resume_and_refuse):
     out = tmp_path / "out"
     smoothing.main(_args(run, out))
     selected = json.loads((out / "select-tiny.json").read_text())
@@ -46,13 +46,7 @@ def test_selects_on_training_users_attacks_both_and_resumes(run, tmp_path):
     text = (out / "report.md").read_text()
     assert "| tiny | 0 |" in text and f"-> sigma {selected['sigma']:g}" in text and "fgsm (EOT 3)" in text
 
-    before = {p.name: p.read_text() for p in out.glob("*.json")}
-    smoothing.main(_args(run, out))  # the stored stages are enough: nothing recomputed
-    assert {p.name: p.read_text() for p in out.glob("*.json")} == before
-
-    with pytest.raises(SystemExit):
-        smoothing.main(_args(run, out, "--copies", "3"))  # other settings than the stored stage's
-    assert {p.name: p.read_text() for p in out.glob("*.json")} == before
+    stages_resume_and_refuse(smoothing.main, out, _args(run, out), _args(run, out, "--copies", "3"))
 
 
 @pytest.mark.parametrize(
