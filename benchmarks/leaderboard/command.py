@@ -62,6 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--commit-interval", type=float, default=300.0, help="seconds between two commits of finished cells"
     )
     parser.add_argument(
+        "--stop-after",
+        type=float,
+        default=None,
+        metavar="HOURS",
+        help="start no training after this many hours; the models trained by then are still scored, so a run "
+        "sized to a machine's lease ends with every finished cell written (and committed with --commit-cells)",
+    )
+    parser.add_argument(
         "--recompute-other-commits",
         action="store_true",
         help="recompute the cells computed at another code commit than this checkout's (a board is computed "
@@ -141,9 +149,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers must be >= 1, got --workers {args.workers}.")
     if args.commit_interval < 0:
         raise ValueError(f"--commit-interval must be >= 0 seconds, got --commit-interval {args.commit_interval}.")
-    if args.report_only and (args.commit_cells or args.recompute_other_commits):
+    if args.stop_after is not None and not args.stop_after > 0:
+        raise ValueError(f"--stop-after must be > 0 hours, got --stop-after {args.stop_after}.")
+    if args.report_only and (args.commit_cells or args.recompute_other_commits or args.stop_after is not None):
         raise ValueError(
-            "--report-only computes nothing: it takes neither --commit-cells nor --recompute-other-commits."
+            "--report-only computes nothing: it takes neither --commit-cells, --recompute-other-commits nor "
+            "--stop-after."
         )
     if args.movielens and args.env_id:
         raise ValueError(f"--movielens runs AdvRec-MovieLens-v1; give --movielens or --env-id {args.env_id}, not both.")
@@ -189,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
             commit_cells=args.commit_cells,
             commit_interval_s=args.commit_interval,
             recompute_other_commits=args.recompute_other_commits,
+            stop_after_s=None if args.stop_after is None else args.stop_after * 3600,
         )
         for line in summary.lines():
             print(line)

@@ -13,14 +13,20 @@ the only thing that has to be shared between machines is the output folder (shar
   --address=HEAD:6379`` on the others), else starts a local Ray; a Ray that the caller already
   initialised is used as it is. Every node needs the same checkout installed (the cells record
   their code commit, so a node on other code shows up as a second commit in the report).
+
+Both take their tasks from a :class:`TaskQueue` as slots free up, so the caller may add tasks while
+results come in (the runner queues a model's eval cells as soon as its training lands, ahead of the
+trainings still waiting): at most ``workers`` tasks are ever started ahead of their results.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -36,6 +42,40 @@ Result = Any
 OnCrash = Callable[[Task, BaseException], Result]
 
 
+class TaskQueue:
+    """Tasks waiting to start, lowest ``priority`` first and first in, first out within a priority.
+
+    An executor pops a task whenever a slot is free, so tasks pushed while its results are being
+    consumed start before the lower-priority ones already waiting.
+    """
+
+    def __init__(self, tasks: Iterable[Task] = (), priority: int = 0):
+        self._heap: list[tuple[int, int, Task]] = []
+        self._count = itertools.count()
+        for task in tasks:
+            self.push(task, priority)
+
+    def push(self, task: Task, priority: int = 0) -> None:
+        heapq.heappush(self._heap, (priority, next(self._count), task))
+
+    def pop(self) -> Task:
+        return heapq.heappop(self._heap)[2]
+
+    def discard(self, keep: Callable[[Task], bool]) -> list[Task]:
+        """Remove the waiting tasks for which ``keep`` is false; return them in queue order."""
+        dropped = sorted(e for e in self._heap if not keep(e[2]))
+        self._heap = [e for e in self._heap if keep(e[2])]
+        heapq.heapify(self._heap)
+        return [e[2] for e in dropped]
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+def _as_queue(tasks: Iterable[Task] | TaskQueue) -> TaskQueue:
+    return tasks if isinstance(tasks, TaskQueue) else TaskQueue(tasks)
+
+
 class ProcessExecutor:
     """Run tasks in ``workers`` spawned processes (one torch thread each), or here when ``workers == 1``."""
 
@@ -44,25 +84,36 @@ class ProcessExecutor:
     def __init__(self, workers: int = 1):
         self.workers = check_int("workers", workers, low=1)
 
-    def map_unordered(self, fn: Callable[[Task], Result], tasks: Iterable[Task], on_crash: OnCrash) -> Iterator[Result]:
-        """Yield ``fn(task)`` for every task as each finishes; a dead worker yields ``on_crash(task, error)``."""
-        tasks = list(tasks)
-        if self.workers == 1 or len(tasks) <= 1:
-            for task in tasks:
-                yield fn(task)
+    def map_unordered(
+        self, fn: Callable[[Task], Result], tasks: Iterable[Task] | TaskQueue, on_crash: OnCrash
+    ) -> Iterator[Result]:
+        """Yield ``fn(task)`` for every task as each finishes; a dead worker yields ``on_crash(task, error)``.
+
+        ``tasks`` may be a :class:`TaskQueue` that the caller adds to while consuming the results.
+        """
+        queue = _as_queue(tasks)
+        if self.workers == 1 or (len(queue) <= 1 and not isinstance(tasks, TaskQueue)):
+            while queue:
+                yield fn(queue.pop())
             return
         for name in THREAD_ENV:  # inherited by the spawned workers before they import numpy
             os.environ.setdefault(name, "1")
         ctx = multiprocessing.get_context("spawn")
         # An executor, not a Pool: a worker that dies (e.g. a main script without the
         # `if __name__ == "__main__":` guard that spawn needs) breaks it loudly instead of hanging.
-        with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=ctx, initializer=cells.init_worker) as pool:
-            futures = {pool.submit(fn, task): task for task in tasks}
-            for future in as_completed(futures):
-                try:
-                    yield future.result()
-                except BrokenProcessPool as exc:
-                    yield on_crash(futures[future], exc)
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=cells.init_worker) as pool:
+            in_flight: dict = {}
+            while queue or in_flight:
+                while queue and len(in_flight) < self.workers:
+                    task = queue.pop()
+                    in_flight[pool.submit(fn, task)] = task
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = in_flight.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool as exc:
+                        yield on_crash(task, exc)
 
     def close(self) -> None:
         pass
@@ -104,11 +155,16 @@ class RayExecutor:
             self.started = True
         self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
 
-    def map_unordered(self, fn: Callable[[Task], Result], tasks: Iterable[Task], on_crash: OnCrash) -> Iterator[Result]:
-        """Yield ``fn(task)`` for every task as each finishes; a lost task yields ``on_crash(task, error)``."""
+    def map_unordered(
+        self, fn: Callable[[Task], Result], tasks: Iterable[Task] | TaskQueue, on_crash: OnCrash
+    ) -> Iterator[Result]:
+        """Yield ``fn(task)`` for every task as each finishes; a lost task yields ``on_crash(task, error)``.
+
+        ``tasks`` may be a :class:`TaskQueue` that the caller adds to while consuming the results.
+        """
         ray = self.ray
         limit = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        queue = list(tasks)[::-1]
+        queue = _as_queue(tasks)
         in_flight: dict[Any, Task] = {}
         while queue or in_flight:
             while queue and len(in_flight) < limit:

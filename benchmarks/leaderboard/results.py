@@ -111,10 +111,17 @@ def cell_code_commit(doc: dict) -> str:
 
 
 def read_cell(path: str | os.PathLike, kind: str, spec: dict) -> dict:
-    """Return the full document of a valid cell file made for ``spec``; raise :class:`ResultFileError` otherwise."""
+    """Return the full document of a valid cell file made for ``spec``; raise :class:`ResultFileError` otherwise.
+
+    Raises:
+        FileNotFoundError: there is no file at ``path`` (a missing cell, not a bad one).
+        ResultFileError: the file is partial, corrupt, stale or invalid.
+    """
     path = Path(path)
     try:
         text = path.read_text()
+    except FileNotFoundError:
+        raise
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultFileError(path, "corrupt", f"unreadable: {exc}") from exc
     try:

@@ -1,4 +1,4 @@
-"""Run a board: train every (row, seed), then score every (row, seed, attack, eps), resuming from its cell files.
+"""Run a board: train every (row, seed) and score it (every attack, eps) as soon as it is trained; resume from cell files.
 
 Every cell writes its own small file atomically (:mod:`.results`) under ``OUT/cells`` (meant to be
 committed; models go to ``OUT/runs``, which git ignores), so an interrupted run loses at most the
@@ -18,6 +18,15 @@ board. Cells computed at another code commit (:mod:`.commits`) are reused but re
 be computed at one commit; ``recompute_other_commits=True`` recomputes them at this one). With
 ``commit_cells=True`` every finished cell file is committed as it lands (:class:`.commits.CellCommitter`).
 Cells run on an executor (:mod:`.executors`): this process, a spawn process pool, or Ray.
+
+**Order.** Trainings run training seed by training seed (every row of seed 0, then of seed 1, ...;
+the costliest rows of a seed first), and a model's eval cells are queued the moment its training
+lands, ahead of every training still waiting. So the models on disk without their scores are at
+most the ones in flight, a partial board holds whole (row, seed) units for its first seeds, and a
+run that stops, on a machine that is then lost with its ``runs/`` folder, loses no finished training
+whose scores were committed. ``stop_after_s`` makes a run start no training after that many
+seconds; it still scores every model it trained, so a run sized to a machine's (or a session's)
+lease ends with every finished cell in ``cells/`` and nothing trained for nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from tqdm.auto import tqdm
 from benchmarks.leaderboard import cells, envs
 from benchmarks.leaderboard.cells import EvalCell, TrainCell
 from benchmarks.leaderboard.commits import CellCommitter, check_commit_target, code_commit
-from benchmarks.leaderboard.executors import make_executor
+from benchmarks.leaderboard.executors import TaskQueue, make_executor
 from benchmarks.leaderboard.protocol import NATURAL, BoardConfig
 from benchmarks.leaderboard.results import ResultFileError, cell_code_commit, read_cell, sha256_file
 
@@ -50,6 +59,9 @@ class RunSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     set_aside: list[tuple[str, str, str]] = field(default_factory=list)
     blocked: int = 0
+    #: trainings not started because ``stop_after_s`` had passed (and the eval cells waiting for them)
+    deferred_train: int = 0
+    deferred_eval: int = 0
     wall_s: float = 0.0
     #: (train cell key, whether the new artifact's checksum equals the recorded one) per retraining
     retrained: list[tuple[str, bool]] = field(default_factory=list)
@@ -65,6 +77,11 @@ class RunSummary:
             f"{self.blocked} blocked by a failed training, {len(self.set_aside)} bad files set aside "
             f"({self.wall_s:.1f} s)"
         ]
+        if self.deferred_train:
+            out.append(
+                f"  stopped starting trainings at the time limit: {self.deferred_train} trainings and the "
+                f"{self.deferred_eval} eval cells waiting for them are left for the next run"
+            )
         if self.retrained:
             same = sum(1 for _, s in self.retrained if s)
             out.append(
@@ -119,6 +136,7 @@ def run_board(
     commit_cells: bool = False,
     commit_interval_s: float = 300.0,
     recompute_other_commits: bool = False,
+    stop_after_s: float | None = None,
 ) -> tuple[BoardData, RunSummary]:
     """Compute every missing cell of ``config`` under ``out`` and return the board's data.
 
@@ -135,8 +153,12 @@ def run_board(
         commit_interval_s: at most one such commit per this many seconds (and one at the end).
         recompute_other_commits: recompute the cells (and retrain the models) computed at another code
             commit than this checkout's, so that the board ends up at one commit.
+        stop_after_s: start no training after this many seconds (the models already trained are
+            still scored); ``None``: no limit.
     """
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
+    if stop_after_s is not None and not stop_after_s >= 0:
+        raise ValueError(f"stop_after_s must be >= 0 seconds or None, got {stop_after_s!r}.")
     out = Path(out).resolve()
     committer = None
     if commit_cells:
@@ -145,9 +167,10 @@ def run_board(
     pool = make_executor(executor, workers)
     summary = RunSummary(commit=code_commit())
     start = time.perf_counter()
+    deadline = None if stop_after_s is None else start + stop_after_s
     envs.make_vec(config.env, 1).close()  # build (or load) the catalogue once, before any worker does
     try:
-        _run_stages(config, out, pool, progress, summary, log, committer, recompute_other_commits)
+        _run_cells(config, out, pool, progress, summary, log, committer, recompute_other_commits, deadline)
     finally:
         pool.close()
         if committer is not None:
@@ -157,7 +180,7 @@ def run_board(
     return collect(config, out), summary
 
 
-def _run_stages(config, out, pool, progress, summary, log, committer, recompute_other_commits) -> None:
+def _run_cells(config, out, pool, progress, summary, log, committer, recompute_other_commits, deadline) -> None:
     current = summary.commit
 
     def usable(doc: dict | None, *commits: str) -> bool:
@@ -167,20 +190,19 @@ def _run_stages(config, out, pool, progress, summary, log, committer, recompute_
     for cell in train_cells(config):
         doc = _valid(cells.train_path(out, cell), "train", cells.train_spec(config, cell), summary, log)
         train_docs[cell] = doc if doc is not None and usable(doc, cell_code_commit(doc)) else None
-    eval_todo = []
+    waiting: dict[TrainCell, list[EvalCell]] = {}  # eval cells to compute, by their model
     for cell in eval_cells(config):
         doc = _valid(cells.eval_path(out, cell), "eval", cells.eval_spec(config, cell), summary, log)
         if doc is not None and usable(doc, cell_code_commit(doc), doc["payload"]["model_commit"]):
             summary.reused += 1
             summary.reused_commits[cell_code_commit(doc)] += 1
         else:
-            eval_todo.append(cell)
-    needs_model = {TrainCell(c.row, c.seed) for c in eval_todo}
+            waiting.setdefault(TrainCell(cell.row, cell.seed), []).append(cell)
     train_todo, recorded = [], {}
     for cell, doc in train_docs.items():
         if doc is None:
             train_todo.append(cell)
-        elif cell in needs_model and not _artifact_intact(out, doc["payload"]):
+        elif cell in waiting and not _artifact_intact(out, doc["payload"]):
             recorded[cell] = doc["payload"]["artifact_sha256"]
             train_todo.append(cell)
             log(
@@ -189,22 +211,61 @@ def _run_stages(config, out, pool, progress, summary, log, committer, recompute_
         else:
             summary.reused += 1
             summary.reused_commits[cell_code_commit(doc)] += 1
-    train_todo.sort(key=lambda c: _expected_cost(c.row), reverse=True)  # the slowest first: a shorter tail
-    _run([("train", config, c, out) for c in train_todo], pool, "train", progress, summary, log, committer)
+    # seed by seed, the slowest rows of a seed first (a shorter tail); evals jump the queue (priority 0)
+    train_todo.sort(key=lambda c: (config.train_seeds.index(c.seed), -_expected_cost(c.row)))
+    queue, tasks = TaskQueue(), {}
+
+    def push(task: tuple, priority: int) -> None:
+        tasks[task[2].key()] = task
+        queue.push(task, priority)
+
     for cell in train_todo:
-        doc = _valid(cells.train_path(out, cell), "train", cells.train_spec(config, cell), summary, log, quiet=True)
-        train_docs[cell] = doc
-        if doc is not None and cell in recorded:
-            summary.retrained.append((cell.key(), doc["payload"]["artifact_sha256"] == recorded[cell]))
-    tasks = []
-    for cell in eval_todo:
-        doc = train_docs[TrainCell(cell.row, cell.seed)]
+        push(("train", config, cell, out), 1)
+    pending = set(train_todo)  # trainings not finished (queued or in flight)
+
+    def queue_evals(cell: TrainCell) -> None:
+        """Queue the eval cells of a trained ``cell`` (the slowest first), or count them blocked if it has no model."""
+        todo = waiting.pop(cell, [])
+        doc = train_docs[cell]
         if doc is None or not _artifact_intact(out, doc["payload"]):
-            summary.blocked += 1
-            continue
-        tasks.append(("eval", config, cell, out, doc["payload"], cell_code_commit(doc)))
-    tasks.sort(key=lambda t: t[2].attack != "learned")  # the slowest cells first
-    _run(tasks, pool, "evaluate", progress, summary, log, committer)
+            summary.blocked += len(todo)
+            return
+        for ev in sorted(todo, key=lambda c: c.attack not in ("learned", "pa-ad")):
+            push(("eval", config, ev, out, doc["payload"], cell_code_commit(doc)), 0)
+
+    for cell in list(waiting):
+        if cell not in pending:
+            queue_evals(cell)
+
+    def check_deadline() -> None:
+        """Past ``deadline``, drop the trainings not started, with the eval cells waiting for them."""
+        if deadline is None or time.perf_counter() < deadline:
+            return
+        dropped = queue.discard(lambda t: t[0] != "train")
+        for task in dropped:
+            pending.discard(task[2])
+            del tasks[task[2].key()]
+            summary.deferred_train += 1
+            summary.deferred_eval += len(waiting.pop(task[2], []))
+        if dropped:
+            log(f"leaderboard: time limit reached; {len(dropped)} trainings not started, left for the next run")
+
+    def after(task: tuple) -> None:
+        kind, cell = task[0], task[2]
+        if kind == "train":
+            pending.discard(cell)
+            doc = _valid(cells.train_path(out, cell), "train", cells.train_spec(config, cell), summary, log, quiet=True)
+            train_docs[cell] = doc
+            if doc is not None and cell in recorded:
+                summary.retrained.append((cell.key(), doc["payload"]["artifact_sha256"] == recorded[cell]))
+            queue_evals(cell)
+        check_deadline()
+
+    def left() -> int:  # queued or in flight, and the eval cells waiting for a training
+        return len(tasks) - summary.computed - len(summary.failed) + sum(len(v) for v in waiting.values())
+
+    check_deadline()
+    _run(queue, pool, summary, log, committer, progress, tasks, after, left)
 
 
 def _expected_cost(row) -> int:
@@ -302,25 +363,29 @@ def _set_aside(err: ResultFileError, summary: RunSummary, log) -> None:
     log(f"leaderboard: {err.reason} result file {err.path} ({err.detail}); set aside as {target.name}, recomputing")
 
 
-def _run(tasks: list[tuple], pool, stage: str, progress: bool, summary: RunSummary, log, committer) -> None:
-    if not tasks:
+def _run(queue: TaskQueue, pool, summary: RunSummary, log, committer, progress: bool, tasks: dict, after, left) -> None:
+    """Run the queue's tasks (``tasks``: every task ever queued, by key); ``after(task)`` runs on each
+    result and may queue more; ``left()`` counts the cells still to come, for the progress bar."""
+    if not queue:
         return
-    bar = tqdm(total=len(tasks), desc=stage, unit="cell", disable=not progress, dynamic_ncols=True)
-    by_key = {t[2].key(): t for t in tasks}
+    bar = tqdm(total=left(), desc="cells", unit="cell", disable=not progress, dynamic_ncols=True)
 
     def crashed(task: tuple, exc: BaseException) -> tuple[str, str, float]:
         return task[2].key(), f"worker died: {type(exc).__name__}: {exc}", 0.0
 
     try:
-        for key, error, wall in pool.map_unordered(cells.execute, tasks, crashed):
+        for key, error, wall in pool.map_unordered(cells.execute, queue, crashed):
+            task = tasks[key]
             if error is None:
                 summary.computed += 1
                 if committer is not None:
-                    kind, _, cell, out = by_key[key][:4]
+                    kind, _, cell, out = task[:4]
                     committer.add(cells.train_path(out, cell) if kind == "train" else cells.eval_path(out, cell))
             else:
                 summary.failed.append((key, error))
                 log(f"leaderboard: FAILED {key}: {error}")
+            after(task)
+            bar.total = bar.n + left()
             bar.set_postfix_str(f"{key} ({wall:.1f} s)", refresh=False)
             bar.update()
     finally:

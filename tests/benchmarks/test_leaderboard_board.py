@@ -175,6 +175,47 @@ def test_a_changed_artifact_is_retrained_only_when_one_of_its_cells_is_missing(b
     assert summary.retrained == [("train linucb seed=0", True)]
 
 
+def _without_linucb_models(board, tmp_path):
+    """A copy of the board without LinUCB's models and one eval cell of each of its seeds."""
+    out = _copy(board, tmp_path)
+    shutil.rmtree(out / "runs/models/linucb")
+    for seed in (0, 1):
+        (out / f"cells/eval/linucb/seed-{seed}/random@0.05.json").unlink()
+    return out
+
+
+def test_a_model_is_scored_as_soon_as_it_is_trained_seed_by_seed(board, tmp_path, monkeypatch):
+    out = _without_linucb_models(board, tmp_path)
+    calls = _counting(monkeypatch)
+    data, _ = runner.run_board(BASELINES, out, progress=False, log=_quiet)
+    # not every training first: a machine lost mid-run loses no training whose scores are committed
+    assert calls == [
+        "train linucb seed=0",
+        "eval linucb seed=0 random@0.05",
+        "train linucb seed=1",
+        "eval linucb seed=1 random@0.05",
+    ]
+    assert not data.missing
+
+
+def test_past_the_time_limit_no_training_starts_but_trained_models_are_scored(board, tmp_path, monkeypatch):
+    out = _without_linucb_models(board, tmp_path)
+    shutil.copytree(board[0] / "runs/models/linucb/seed-0", out / "runs/models/linucb/seed-0")  # seed 0's model is back
+    calls = _counting(monkeypatch)
+    logged = []
+    data, summary = runner.run_board(BASELINES, out, progress=False, log=logged.append, stop_after_s=0)
+    assert calls == ["eval linucb seed=0 random@0.05"]
+    assert (summary.deferred_train, summary.deferred_eval, summary.computed) == (1, 1, 1)
+    assert data.missing == ["eval linucb seed=1 random@0.05"]
+    assert any("time limit" in line and "1 trainings" in line for line in summary.lines())
+    assert any("time limit reached" in m for m in logged)
+    # the next run, without a limit, does what was left
+    data, summary = runner.run_board(BASELINES, out, progress=False, log=_quiet)
+    assert calls[1:] == ["train linucb seed=1", "eval linucb seed=1 random@0.05"] and not data.missing
+    with pytest.raises(ValueError, match="stop_after_s"):
+        runner.run_board(BASELINES, out, progress=False, log=_quiet, stop_after_s=-1)
+
+
 def _records_by_cell(data) -> dict:
     return {(r["row"], r["train_seed"], r["attack"], r["eps"], r["mode"]): r for r in data.records}
 
@@ -280,6 +321,17 @@ def test_cli_report_only_refuses_bad_files_and_rebuilds_a_good_board(board, tmp_
     (out / "cells/eval/random/seed-1/none@0.json").write_text("{")
     assert command.run(_cli_args(config=config_file, out=out, report_only=True)) == 1
     assert "partial result file" in capsys.readouterr().err
+    # a missing cell is not a bad file: the partial board is reported, and said to be incomplete
+    (out / "cells/eval/random/seed-1/none@0.json").unlink()
+    (out / "leaderboard.md").unlink()
+    assert command.run(_cli_args(config=config_file, out=out, report_only=True)) == 1
+    assert "1 cells missing; the board is incomplete" in capsys.readouterr().err
+    assert (out / "leaderboard.md").exists()
+    for bad in ("0", "-2"):
+        with pytest.raises(ValueError, match="--stop-after must be > 0 hours"):
+            command.run(_cli_args(config=config_file, out=out, stop_after=bad))
+    with pytest.raises(ValueError, match="--stop-after"):
+        command.run(_cli_args(config=config_file, out=out, report_only=True, stop_after=1))
 
 
 def test_config_round_trips_through_a_file_and_rejects_unknown_keys():

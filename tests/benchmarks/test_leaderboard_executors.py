@@ -109,3 +109,32 @@ def test_unknown_executors_and_a_missing_ray_are_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     with pytest.raises(ImportError, match=r"pip install 'advrec-gym\[ray\]'"):
         executors.make_executor("ray")
+
+
+def test_the_task_queue_pops_by_priority_then_first_in_and_discards_what_it_is_told():
+    queue = executors.TaskQueue([("train", 1), ("train", 2)], priority=1)
+    queue.push(("eval", 1), 0)
+    queue.push(("eval", 2), 0)
+    assert [queue.pop() for _ in range(2)] == [("eval", 1), ("eval", 2)]
+    queue.push(("eval", 3), 0)
+    assert queue.discard(lambda t: t[0] != "train") == [("train", 1), ("train", 2)]
+    assert len(queue) == 1 and queue.pop() == ("eval", 3) and not queue
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tasks_queued_while_results_come_in_run_before_the_waiting_ones(workers):
+    trains = [(f"train-{i}",) for i in range(3)]
+    queue = executors.TaskQueue(trains, priority=1)
+    seen = []
+    # repr is picklable, so spawned workers can run it; each result names its task
+    for result in executors.ProcessExecutor(workers).map_unordered(repr, queue, lambda task, exc: None):
+        seen.append(result)
+        if result.startswith("('train"):
+            queue.push(("eval of " + result,), 0)
+    assert sorted(seen) == sorted([repr(t) for t in trains] + [repr(("eval of " + repr(t),)) for t in trains])
+    if workers == 1:  # one at a time: each training's eval runs before the next training starts
+        assert [s.startswith("('train") for s in seen] == [True, False] * 3
+    else:
+        # the third training starts only once a slot is free with no eval waiting: after three
+        # results (two trainings and the first eval); first in, first out would start it after one
+        assert seen.index(repr(trains[2])) >= 3

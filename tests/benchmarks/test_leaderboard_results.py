@@ -126,3 +126,8 @@ def test_per_episode_returns_must_match_the_episode_count_and_the_code_commit_is
     with pytest.raises(ResultFileError, match="model_commit"):
         write_cell(tmp_path / "c.json", "eval", SPEC, {k: v for k, v in PAYLOAD.items() if k != "model_commit"})
     assert not (tmp_path / "c.json").exists()
+
+
+def test_a_missing_file_is_missing_not_corrupt(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_cell(tmp_path / "absent.json", "eval", SPEC)
