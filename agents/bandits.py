@@ -35,13 +35,10 @@ from torch import nn
 
 from advrec_gym import kernel as K
 from advrec_gym._validation import check_float, check_int
+from agents.score_views import argmax_distribution, sharpened
 
 NUM_FEATURES = 5
 FEATURE_NAMES = ("clicked_sim", "skipped_sim", "shown_sim", "shown_sim_sq", "bias")
-#: sharpness of the softmax that stands for LinUCB's argmax in attacks: logits are the scores over
-#: ATTACK_TEMPERATURE times their per-row standard deviation (scale-free: the top item's softmax weight
-#: then depends on how far it stands out, not on the size of theta)
-ATTACK_TEMPERATURE = 0.1
 
 
 def _history_blocks(obs, dim: int):
@@ -135,13 +132,12 @@ class LinUCBPolicy:
 
     def action_scores(self, observation: np.ndarray) -> np.ndarray:
         """Scores (batch, num_items) whose softmax stands for the UCB rule's argmax: the UCB scores over
-        ``ATTACK_TEMPERATURE`` times their per-row standard deviation (advrec_gym.attacks.ScoredPolicy).
+        ``ATTACK_TEMPERATURE`` times their per-row standard deviation (:mod:`agents.score_views`).
 
         The UCB (``predict(deterministic=False)``) rule is the one attacked: it is the mode the
         leaderboard ranks by. The argmax of these scores is the item :meth:`predict` shows.
         """
-        s = self.scores(observation, optimistic=True)
-        return s / (ATTACK_TEMPERATURE * np.maximum(s.std(axis=1, keepdims=True), 1e-12))
+        return sharpened(self.scores(observation, optimistic=True))
 
     @property
     def gradient_policy(self) -> nn.Module:
@@ -282,13 +278,4 @@ class _LinUCBTorchView(nn.Module):
         return mean + self.alpha * width
 
     def get_distribution(self, obs: torch.Tensor):
-        from stable_baselines3.common.distributions import CategoricalDistribution, MultiCategoricalDistribution
-
-        s = self.scores(obs)
-        logits = (s / (ATTACK_TEMPERATURE * s.std(dim=1, keepdim=True, correction=0).clamp(min=1e-12))).float()
-        n = logits.shape[1]
-        if self.slate_size == 1:
-            return CategoricalDistribution(n).proba_distribution(logits)
-        # a slate is the top items of one score: every position sees the same logits
-        dist = MultiCategoricalDistribution([n] * self.slate_size)
-        return dist.proba_distribution(logits.repeat(1, self.slate_size))
+        return argmax_distribution(self.scores(obs), self.slate_size)

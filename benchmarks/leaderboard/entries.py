@@ -191,7 +191,7 @@ def load_policy(row: Row, seed: int, artifact: Path | None, venv, policy_seed: i
     """
     from agents.baselines import make_baseline
 
-    if row.entry in ("random", "popularity", "oracle"):
+    if row.entry in ("random", "popularity", "nearest-neighbour", "oracle"):
         return make_baseline(row.entry, venv, seed=policy_seed)
     if row.entry == "linucb":
         from agents.bandits import LinUCBPolicy

@@ -107,6 +107,12 @@ ENTRIES: dict[str, EntryInfo] = {
     "popularity": EntryInfo(
         "agents.baselines:PopularityPolicy", False, description="items sampled by the catalogue's popularity prior"
     ),
+    "nearest-neighbour": EntryInfo(
+        "agents.heuristics:NearestNeighbour",
+        False,
+        description="training-free: the item most like what the user liked, less a fatigue penalty for "
+        "near-repeats (agents.heuristics; weights tuned on training users; greedy in both modes)",
+    ),
     "linucb": EntryInfo(
         "agents.bandits:LinUCBPolicy",
         True,
@@ -473,7 +479,7 @@ def full(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
         include_supervised: add the supervised route's policy (when :mod:`agents.supervised` provides it).
     """
     norm = check_choice("norm", norm, NORMS)
-    rows = [Row("random"), Row("popularity"), Row("linucb")]
+    rows = [Row("random"), Row("popularity"), Row("nearest-neighbour"), Row("linucb")]
     for entry in ("ppo-mlp", "ppo-item"):
         rows += [Row(entry, d, rho) for d, rho in DEFENDED_ROWS]
     if include_supervised:
@@ -500,6 +506,7 @@ def quick(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
     rows = [
         Row("random"),
         Row("popularity"),
+        Row("nearest-neighbour"),
         Row("linucb"),
         Row("ppo-mlp"),
         Row("ppo-item"),

@@ -51,11 +51,12 @@ def test_every_board_attack_builds_its_suite_attacker_within_the_budget(setting)
 
 
 def test_the_applicable_attacks_of_an_entry_are_those_of_its_policy_instances(setting, tiny_catalogue):
-    venv, model, _ = setting
+    venv, model, obs = setting
     board_name = {v: k for k, v in BOARD_ATTACKS.items()}
     instances = {
         "random": make_baseline("random", venv, seed=0),
         "popularity": make_baseline("popularity", venv, seed=0),
+        "nearest-neighbour": make_baseline("nearest-neighbour", venv),
         "linucb": LinUCBPolicy(venv.unwrapped.catalogue.embeddings, seed=0),
         "ppo-item": model,
         "ppo-mlp": model,
@@ -65,6 +66,15 @@ def test_the_applicable_attacks_of_an_entry_are_those_of_its_policy_instances(se
         from_instance = {board_name[a] for a in applicable_attacks(policy, tuple(BOARD_ATTACKS.values()))}
         assert set(ENTRIES[entry].attacks) == from_instance, entry
     assert set(ENTRIES["ppo-item"].white_box) == set(WHITE_BOX_ATTACKS)
+    # the board loads the heuristic untrained, with its tuned weights, and the gradient attacks move it
+    from agents.heuristics import NearestNeighbour
+    from benchmarks.leaderboard.protocol import Row
+
+    heuristic = entries.load_policy(Row("nearest-neighbour"), 0, None, venv, policy_seed=0)
+    assert isinstance(heuristic, NearestNeighbour) and heuristic.f == 2.0
+    attacker = entries.make_attack("pgd-semantic", heuristic, Budget(0.2, "inf"), seed=0)
+    attacker.bind(venv.single_observation_space, venv.unwrapped.embedding_slice, venv.unwrapped.catalogue.embeddings)
+    assert (heuristic.predict(attacker.perturb(obs))[0] != heuristic.predict(obs)[0]).any()
     assert "critic" not in ENTRIES["supervised"].attacks and "pgd-semantic" in ENTRIES["supervised"].attacks
 
 

@@ -16,13 +16,14 @@ from benchmarks.leaderboard.runner import eval_cells, train_cells
 def test_full_board_rows_and_grid():
     config = full()
     names = [r.name for r in config.rows]
-    assert names[:3] == ["random", "popularity", "linucb"] and names[-1] == "oracle"
+    # the training-free rows: random, popularity and the nearest-neighbour heuristic (PPO's bar on v1)
+    assert names[:4] == ["random", "popularity", "nearest-neighbour", "linucb"] and names[-1] == "oracle"
     # both PPO heads with none / noise / pgd and atla at rho 0.2 and 1.0 / SA-PPO
     suffixes = ("", " + noise", " + pgd (rho=0.2)", " + pgd (rho=1)", " + atla (rho=0.2)", " + atla (rho=1)", " + sa")
     for entry in ("ppo-mlp", "ppo-item"):
         for suffix in suffixes:
             assert entry + suffix in names
-    assert len(config.rows) == 3 + 14 + 1
+    assert len(config.rows) == 4 + 14 + 1
     assert config.eps_grid == (0.002, 0.004, 0.008)  # 0.5x, 1x, 2x the main L-inf eps
     assert len(config.train_seeds) == 10 and config.modes == ("sampled", "greedy")
     assert full("2").eps_grid == (0.125, 0.25, 0.5)
@@ -53,6 +54,8 @@ def test_which_attacks_apply_is_read_off_each_entrys_policy():
     # LinUCB's scores are differentiable in the observation: every white-box attack but the critic's applies
     assert Row("linucb").applicable("pgd-10") and Row("linucb").applicable("pgd-semantic")
     assert not Row("linucb").applicable("critic") and not Row("linucb").applicable("critic-pgd")
+    # the heuristic's scores are differentiable in the observation: the same attacks as LinUCB's
+    assert ENTRIES["nearest-neighbour"].attacks == ENTRIES["linucb"].attacks and "query" in ENTRIES["linucb"].attacks
     # the supervised click model has an action distribution but no critic
     assert Row("supervised").applicable("pgd-topk") and not Row("supervised").applicable("critic-pgd")
     assert worst_over(Row("supervised"), ATTACKS) == worst_over(Row("linucb"), ATTACKS)

@@ -1,0 +1,63 @@
+"""The nearest-neighbour heuristic as attacks see it: its torch view is its scores, and the suite moves it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents.heuristics import TUNED, NearestNeighbour
+
+
+@pytest.fixture(scope="module")
+def played(tiny_catalogue):
+    """(the tuned heuristic with a regret and skip weight, 64 observations of its own rollouts on AdvRec-v1)."""
+    from advrec_gym.vector_env import AdvRecVectorEnv
+
+    venv = AdvRecVectorEnv(8, catalogue=tiny_catalogue, horizon=20)
+    heuristic = NearestNeighbour(tiny_catalogue, **TUNED["nearest-neighbour"], regret_weight=0.3, skip_weight=0.5)
+    obs, _ = venv.reset(seed=3)
+    rows = []
+    for _ in range(8):
+        obs, *_ = venv.step(heuristic.predict(obs)[0])
+        rows.append(obs.copy())
+    return heuristic, np.concatenate(rows)
+
+
+def test_the_torch_view_scores_are_the_heuristics_and_differentiable(played):
+    heuristic, obs = played
+    view = heuristic.gradient_policy
+    np.testing.assert_allclose(view.scores(torch.as_tensor(obs)).numpy(), heuristic.scores(obs), rtol=0, atol=1e-5)
+    # differentiable away from the fatigue's kink (<shown, e_i> = 0.5, which the env's rollouts do hit)
+    from advrec_gym import kernel as K
+
+    d = heuristic.dim
+    shown = obs[:, K.SHOWN * d : (K.SHOWN + 1) * d] @ heuristic.embeddings.T
+    smooth = obs[np.abs(shown - 0.5).min(axis=1) > 1e-3]
+    assert len(smooth) >= 4
+    x = torch.as_tensor(smooth[:4], dtype=torch.float64).requires_grad_(True)
+    assert torch.autograd.gradcheck(view.scores, (x,), eps=1e-6, atol=1e-6)
+    assert list(view.parameters()) == []
+    # the distribution's mode, and the argmax of action_scores, is the item it shows
+    shown = heuristic.predict(obs)[0]
+    np.testing.assert_array_equal(view.get_distribution(torch.as_tensor(obs)).mode().numpy(), shown)
+    np.testing.assert_array_equal(heuristic.action_scores(obs).argmax(axis=1), shown)
+    np.testing.assert_array_equal(heuristic.predict(obs, deterministic=False)[0], shown)  # greedy in both modes
+
+
+def test_white_box_and_query_attacks_apply_and_move_its_choice(played):
+    from advrec_gym.attacks import SUITE, Budget, RandomNoise, applicable_attacks, attack_surface, make_attacker
+
+    heuristic, obs = played
+    assert attack_surface(heuristic) == {"scores", "distribution"}
+    assert set(SUITE) - set(applicable_attacks(heuristic, SUITE)) == {"critic"}  # no value head
+    budget = Budget(0.05, "inf")
+    clean = heuristic.predict(obs)[0]
+
+    def changed(attacker) -> float:
+        return float(np.mean(heuristic.predict(attacker.perturb(obs))[0] != clean))
+
+    noise = changed(RandomNoise(budget, seed=0))
+    topk = changed(make_attacker("pgd-topk", heuristic, budget, k=3, seed=0))
+    query = changed(make_attacker("query", heuristic, budget, k=3, queries=300, seed=0))
+    assert topk > noise + 0.3 and query > noise + 0.2, (noise, topk, query)
