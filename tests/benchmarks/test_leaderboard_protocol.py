@@ -154,3 +154,15 @@ def test_the_committed_v0_boards_still_parse_and_name_v0(name):
     # their evaluation layout is kept: 32 slots sharing 50 episodes, as when they were computed
     assert config.env.env_id == "AdvRec-v0" and config.slots == 32 and config.episodes == 50
     assert train_spec(config, TrainCell(config.rows[0], 0))["env"]["env_id"] == "AdvRec-v0"
+
+
+def test_the_v1_pilot_board_is_the_full_protocol_on_fewer_rows_seeds_and_budgets():
+    from benchmarks.leaderboard.command import load_config
+
+    pilot = load_config(Path(__file__).resolve().parents[2] / "benchmarks" / "boards" / "v1_pilot.yaml")
+    same = ("attacks", "env", "main_eps", "eval_seeds", "episodes", "train_steps", "num_envs", "adversary_steps")
+    for key in same:
+        assert getattr(pilot, key) == getattr(full(), key), key
+    assert [r.entry for r in pilot.rows] == ["nearest-neighbour", "ppo-item"]
+    assert pilot.eps_grid == (0.004,) and pilot.train_seeds == (0, 1) and pilot.modes == ("sampled",)
+    assert pilot.primary_mode == full().primary_mode
