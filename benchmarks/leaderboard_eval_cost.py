@@ -21,7 +21,8 @@ Run::
 
     python benchmarks/leaderboard_eval_cost.py --run RUN     # RUN: a 2M-step ppo-item `advrec train` run
 
-It prints a table and writes ``benchmarks/results/leaderboard_eval_cost_v1.json``. The v0 record
+It prints a table and writes ``benchmarks/results/leaderboard_eval_cost_v1.json``; ``--reproject`` recomputes
+the projection of a stored measurement with the current code (stamped apart from the measurement). The v0 record
 (``benchmarks/results/leaderboard_eval_cost.json``) came from ``--env-id AdvRec-v0 --episodes 96
 --slots 32 96 --eps 0.01 --attacks random fgsm pgd-10 critic-pgd --out ...``.
 """
@@ -62,18 +63,24 @@ def _victim(args, env):
 
 
 def project(rows: list[dict], config, slots: int) -> dict:
-    """Projected core-hours of the full board's evaluation per PPO (row, seed) and over its PPO rows."""
+    """Projected core-hours of the full board's evaluation per PPO (row, seed) and over its PPO rows.
+
+    An eval cell plays its episodes once per mode (sampled and greedy) and trains its learned
+    adversary, if any, once (:func:`benchmarks.leaderboard.cells.run_eval_cell`).
+    """
     per_episode = {r["attack"]: r["cpu_s_per_episode"] for r in rows if r["slots"] == slots}
     fixed = {r["attack"]: r.get("adversary_cpu_s", 0.0) for r in rows if r["slots"] == slots}
     episodes = len(config.eval_seeds) * config.episodes
+    played = episodes * len(config.modes)
     cells = {"none": 1, **{a: len(config.attack_eps(a)) for a in config.attacks}}
     missing = sorted(a for a in cells if a not in per_episode)
-    seconds = {a: n * (episodes * per_episode[a] + fixed[a]) for a, n in cells.items() if a in per_episode}
+    seconds = {a: n * (played * per_episode[a] + fixed[a]) for a, n in cells.items() if a in per_episode}
     ppo_rows = sum(1 for r in config.rows if r.entry.startswith("ppo-"))
     per_cell_h = sum(seconds.values()) / 3600
     units = ppo_rows * len(config.train_seeds)
     return {
         "episodes_per_cell": episodes,
+        "modes": list(config.modes),
         "cells_per_row_seed": cells,
         "attacks_not_measured": missing,
         "core_hours_per_row_seed": {a: round(s / 3600, 3) for a, s in seconds.items()},
@@ -82,6 +89,37 @@ def project(rows: list[dict], config, slots: int) -> dict:
         "eval_core_hours_ppo_rows": round(per_cell_h * units, 1),
         "train_core_hours_ppo_rows_at_least": round(VANILLA_TRAIN_CORE_HOURS * units, 1),
     }
+
+
+def reproject(path: Path, argv: list[str]) -> dict:
+    """Rewrite the projection of the measurement stored at ``path`` (its rows and stamp unchanged)."""
+    from benchmarks.leaderboard.protocol import full
+    from benchmarks.leaderboard.results import atomic_write_bytes
+    from benchmarks.provenance import provenance
+
+    try:
+        doc = json.loads(path.read_text())
+        rows, settings = doc["rows"], doc["settings"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"--reproject: {path} is not a stored measurement of this benchmark ({exc}).") from None
+    config = full("inf")
+    slots = config.slots if config.slots in settings["slots"] else settings["slots"][-1]
+    doc["projection"] = project(rows, config, slots)
+    doc["projection_provenance"] = provenance(["python", "benchmarks/leaderboard_eval_cost.py", *argv])
+    atomic_write_bytes(path, (json.dumps(doc, indent=1) + "\n").encode())
+    _print_projection(doc["projection"], slots)
+    return doc
+
+
+def _print_projection(plan: dict, slots: int) -> None:
+    print(
+        f"full board, per PPO (row, seed): {plan['eval_core_hours_per_ppo_row_seed']} core-hours of evaluation "
+        f"({plan['episodes_per_cell']} episodes a cell in each of {len(plan['modes'])} modes, at {slots} slots); "
+        f"{plan['ppo_row_seeds']} PPO (row, seed): {plan['eval_core_hours_ppo_rows']} core-hours of evaluation "
+        f"+ at least {plan['train_core_hours_ppo_rows_at_least']} of training"
+    )
+    if plan["attacks_not_measured"]:
+        print(f"  not measured (left out of the projection): {', '.join(plan['attacks_not_measured'])}")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -97,7 +135,15 @@ def main(argv: list[str] | None = None) -> dict:
         "--attacks", nargs="+", default=list(ATTACKS), choices=list(ATTACKS), help="board attacks to time"
     )
     parser.add_argument("--out", default=str(RESULTS / "leaderboard_eval_cost_v1.json"))
+    parser.add_argument(
+        "--reproject",
+        action="store_true",
+        help="measure nothing: recompute the projection of the rows stored in --out with this code "
+        "(stamped apart from the measurement's own stamp)",
+    )
     args = parser.parse_args(argv)
+    if args.reproject:
+        return reproject(Path(args.out), argv or [])
     if args.episodes < 1 or min(args.slots) < 1 or args.eps <= 0:
         parser.error(
             f"--episodes and --slots must be >= 1 and --eps > 0, got {args.episodes}, {args.slots}, {args.eps}."
@@ -155,14 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
         venv.close()
     slots = config.slots if config.slots in args.slots else args.slots[-1]
     plan = project(rows, config, slots)
-    print(
-        f"full board, per PPO (row, seed): {plan['eval_core_hours_per_ppo_row_seed']} core-hours of evaluation "
-        f"({plan['episodes_per_cell']} episodes a cell, at {slots} slots); {plan['ppo_row_seeds']} PPO (row, seed): "
-        f"{plan['eval_core_hours_ppo_rows']} core-hours of evaluation + at least "
-        f"{plan['train_core_hours_ppo_rows_at_least']} of training"
-    )
-    if plan["attacks_not_measured"]:
-        print(f"  not measured (left out of the projection): {', '.join(plan['attacks_not_measured'])}")
+    _print_projection(plan, slots)
     doc = {
         "provenance": provenance(["python", "benchmarks/leaderboard_eval_cost.py", *(argv or [])]),
         "victim": victim,

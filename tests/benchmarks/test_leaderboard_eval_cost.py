@@ -19,7 +19,9 @@ def test_the_projection_adds_every_eval_cell_of_a_ppo_row_seed():
     plan = leaderboard_eval_cost.project(measured, config, slots=100)
     assert plan["episodes_per_cell"] == 500
     assert plan["cells_per_row_seed"]["fgsm"] == 3 and plan["cells_per_row_seed"]["learned"] == 1
-    expected_s = 500 * 0.01 + 3 * 500 * 0.02 + (500 * 0.01 + 100.0)
+    # every episode is played in both modes (sampled, greedy); the adversary is trained once a cell
+    assert plan["modes"] == ["sampled", "greedy"]
+    expected_s = 1000 * 0.01 + 3 * 1000 * 0.02 + (1000 * 0.01 + 100.0)
     assert plan["eval_core_hours_per_ppo_row_seed"] == pytest.approx(expected_s / 3600, abs=0.005)
     assert plan["ppo_row_seeds"] == 140  # 14 PPO rows x 10 training seeds
     assert "query" in plan["attacks_not_measured"] and "fgsm" not in plan["attacks_not_measured"]
@@ -34,6 +36,12 @@ def test_a_short_run_times_each_attack_and_writes_its_table(tmp_path):
     assert all(r["cpu_s"] > 0 and r["mean_length"] >= 1 for r in stored["rows"])
     assert stored["provenance"]["command"].endswith("--out " + str(out))
     assert doc["projection"]["attacks_not_measured"]  # only two of the suite were timed
+    # the projection is recomputed from the stored rows alone, stamped apart; the measurement is kept
+    again = leaderboard_eval_cost.main(["--reproject", "--out", str(out)])
+    assert again["rows"] == stored["rows"] and again["provenance"] == stored["provenance"]
+    assert again["projection"] == doc["projection"] and "projection_provenance" in json.loads(out.read_text())
+    with pytest.raises(SystemExit, match="not a stored measurement"):
+        leaderboard_eval_cost.main(["--reproject", "--out", str(tmp_path / "absent.json")])
 
 
 def test_bad_settings_are_refused_before_any_work(tmp_path, capsys):
