@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from argmax_helpers import check_the_suite_moves_an_argmax_policy, own_rollout_observations
 
 from agents.heuristics import TUNED, NearestNeighbour
 
@@ -16,12 +17,7 @@ def played(tiny_catalogue):
 
     venv = AdvRecVectorEnv(8, catalogue=tiny_catalogue, horizon=20)
     heuristic = NearestNeighbour(tiny_catalogue, **TUNED["nearest-neighbour"], regret_weight=0.3, skip_weight=0.5)
-    obs, _ = venv.reset(seed=3)
-    rows = []
-    for _ in range(8):
-        obs, *_ = venv.step(heuristic.predict(obs)[0])
-        rows.append(obs.copy())
-    return heuristic, np.concatenate(rows)
+    return heuristic, own_rollout_observations(heuristic, venv)
 
 
 def test_the_torch_view_scores_are_the_heuristics_and_differentiable(played):
@@ -46,18 +42,4 @@ def test_the_torch_view_scores_are_the_heuristics_and_differentiable(played):
 
 
 def test_white_box_and_query_attacks_apply_and_move_its_choice(played):
-    from advrec_gym.attacks import SUITE, Budget, RandomNoise, applicable_attacks, attack_surface, make_attacker
-
-    heuristic, obs = played
-    assert attack_surface(heuristic) == {"scores", "distribution"}
-    assert set(SUITE) - set(applicable_attacks(heuristic, SUITE)) == {"critic"}  # no value head
-    budget = Budget(0.05, "inf")
-    clean = heuristic.predict(obs)[0]
-
-    def changed(attacker) -> float:
-        return float(np.mean(heuristic.predict(attacker.perturb(obs))[0] != clean))
-
-    noise = changed(RandomNoise(budget, seed=0))
-    topk = changed(make_attacker("pgd-topk", heuristic, budget, k=3, seed=0))
-    query = changed(make_attacker("query", heuristic, budget, k=3, queries=300, seed=0))
-    assert topk > noise + 0.3 and query > noise + 0.2, (noise, topk, query)
+    check_the_suite_moves_an_argmax_policy(*played)
