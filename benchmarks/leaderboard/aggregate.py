@@ -170,7 +170,7 @@ def _rank(rows: list[dict]) -> None:
         return (-worst, -natural)
 
     contestants = sorted((t for t in rows if t["ranked"] and t["worst_main"] is not None), key=key)
-    pvalues = [None]
+    pvalues = [None] if contestants else []  # no contestant yet (no worst case in): nobody is ranked
     for above, t in zip(contestants, contestants[1:], strict=False):
         pairs = [
             (a, b)

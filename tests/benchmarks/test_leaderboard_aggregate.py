@@ -139,3 +139,11 @@ def test_a_missing_cell_drops_that_seed_from_the_worst_case():
     assert ppo["worst_main"].n == 2 and ppo["worst_main"].median == 6.0  # seeds 0 and 2: 6, 6
     assert ppo["auc"].n == 2
     assert ppo["cells"]["fgsm@1"].n == 2
+
+
+def test_a_board_with_no_worst_case_yet_ranks_nobody():
+    # only natural cells so far (a board just started): a table with no ranks, not an error
+    natural_only = [r for r in _records() if r["attack"] == "none"]
+    table = aggregate(natural_only, TRAINING, CONFIG)
+    assert [t["rank"] for t in table] == [None, None, None]
+    assert next(t for t in table if t["row"] == "ppo-item")["natural"].n == 3
