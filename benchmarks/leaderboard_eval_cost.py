@@ -35,9 +35,10 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-#: the core-hours of training one vanilla PPO (row, seed) of the full board, as the README states it
-#: (2M steps, 16 users, one idle core); the defended rows cost more
-VANILLA_TRAIN_CORE_HOURS = 40 / 60
+#: the core-hours of training one vanilla PPO-item (row, seed) of the full board (2M steps, 16 users,
+#: one worker thread): 1,327 s, measured by the v1 pilot board's seed-0 train cell
+#: (benchmarks/results/v1_pilot/cells/train/ppo-item/seed-0.json); the defended rows cost more
+VANILLA_TRAIN_CORE_HOURS = 1327 / 3600
 
 
 def _victim(args, env):
