@@ -466,9 +466,10 @@ def _learned_at_main(attacks: tuple[str, ...]) -> dict:
 def full(norm: str = "inf", include_supervised: bool = False) -> BoardConfig:
     """The full board: every entry and defence on AdvRec-v1, 10 training seeds, 5 x 100 evaluation episodes.
 
-    PPO entries train :data:`PLATEAU_STEPS` steps with 16 users (the trainer's tuned defaults): about
-    40 minutes a (row, seed) on one idle core (SA-PPO's inner PGD and the adversarial defences more),
-    so the 14 PPO rows x 10 seeds alone are over 90 core-hours before the learned best responses.
+    PPO entries train :data:`PLATEAU_STEPS` steps with 16 users (the trainer's tuned defaults): 22
+    minutes a vanilla (row, seed) on one worker (SA-PPO's inner PGD and the adversarial defences
+    more); scoring one costs about 7 core-hours, most of it the query attack
+    (``benchmarks/leaderboard_eval_cost.py``): the 14 PPO rows x 10 seeds are over 1,000 core-hours.
 
     The attacks are the whole suite (:data:`ATTACKS`). The learned best responses (``learned``,
     ``pa-ad``) are trained against every (row, training seed) at the main budget only; the white-box,
