@@ -94,8 +94,8 @@ def project(rows: list[dict], config, slots: int) -> dict:
 
 def reproject(path: Path, argv: list[str]) -> dict:
     """Rewrite the projection of the measurement stored at ``path`` (its rows and stamp unchanged)."""
+    from advrec_gym._io import atomic_write_json
     from benchmarks.leaderboard.protocol import full
-    from benchmarks.leaderboard.results import atomic_write_bytes
     from benchmarks.provenance import provenance
 
     try:
@@ -107,7 +107,7 @@ def reproject(path: Path, argv: list[str]) -> dict:
     slots = config.slots if config.slots in settings["slots"] else settings["slots"][-1]
     doc["projection"] = project(rows, config, slots)
     doc["projection_provenance"] = provenance(["python", "benchmarks/leaderboard_eval_cost.py", *argv])
-    atomic_write_bytes(path, (json.dumps(doc, indent=1) + "\n").encode())
+    atomic_write_json(path, doc, indent=1)
     _print_projection(doc["projection"], slots)
     return doc
 
@@ -154,9 +154,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
+    from advrec_gym._io import atomic_write_json
     from advrec_gym.attacks import Budget
     from benchmarks.leaderboard import entries, envs, scoring
-    from benchmarks.leaderboard.results import atomic_write_bytes
     from benchmarks.provenance import provenance
 
     torch.set_num_threads(1)
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rows": rows,
         "projection": plan,
     }
-    atomic_write_bytes(args.out, (json.dumps(doc, indent=1) + "\n").encode())
+    atomic_write_json(args.out, doc, indent=1)
     print(f"wrote {args.out}")
     return doc
 
