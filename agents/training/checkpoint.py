@@ -6,7 +6,7 @@ Layout of a run directory::
     checkpoints/phase-0003/          one complete checkpoint per finished phase
         recommender.zip              SB3 zip of the recommender (PPO)
         adversary.zip                SB3 zip of the learned adversary (games only)
-        state.json                   phase index, round, player, timesteps, config, per-phase results
+        state.json                   phase index, round, player, timesteps, config, per-phase results, torch threads
     tb/recommender, tb/adversary     TensorBoard logs
     evaluation.json                  the final evaluation table
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import torch
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger, configure
 from tqdm.auto import tqdm
@@ -365,6 +366,8 @@ class Trainer:
             "config": self.config.to_dict(),
             "results": self.results,
             "curve": self.curve,
+            # training is bit-identical for a seed at a fixed thread count; other counts reorder float sums
+            "torch_threads": torch.get_num_threads(),
         }
         ckpt.write_checkpoint(self.run_dir, phase.index, state, models)
         if self.config.curve_every:

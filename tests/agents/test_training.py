@@ -139,6 +139,7 @@ def test_a_tiny_game_checkpoints_both_players_and_evaluates(full_run):
     for c in checkpoints:
         assert c.recommender_path.is_file() and c.adversary_path is not None
         assert c.state["config"] == trainer.config.to_dict()
+        assert c.state["torch_threads"] == 1  # what the run was trained on (bit-identity holds per thread count)
     assert [(c.state["round"], c.state["player"]) for c in checkpoints] == [
         (1, "recommender"),
         (1, "adversary"),
