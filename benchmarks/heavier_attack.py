@@ -40,6 +40,7 @@ import torch
 
 from advrec_gym.attacks import Attacker
 from benchmarks.leaderboard.protocol import MAIN_EPS  # the v1 board's main budgets
+from benchmarks.runs import add_run_argument, check_run
 from benchmarks.seeds import EVAL_SEED  # the reported users
 
 ROOT = Path(__file__).resolve().parent
@@ -239,7 +240,7 @@ def report(suite_data: dict, heavy_data: dict, settings: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", required=True, help="a trained run directory (advrec train's output)")
+    add_run_argument(parser)
     parser.add_argument("--out", default=str(ROOT / "results" / "v1_heavier_attack"))
     parser.add_argument("--eps", type=float, default=MAIN_EPS["inf"], help="the L-inf budget")
     parser.add_argument("--episodes", type=int, default=100, help="evaluation episodes per row")
@@ -253,8 +254,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
     parser.add_argument("--force", action="store_true", help="recompute the stages")
     args = parser.parse_args(argv)
-    if not Path(args.run, "config.json").is_file():
-        parser.error(f"--run: no trained run at {args.run} (expected its config.json)")
+    check_run(parser, args.run)
     if args.eps <= 0 or min(args.episodes, args.steps, args.restarts, args.top_k) < 1:
         parser.error("--eps must be > 0 and --episodes, --steps, --restarts, --top-k >= 1")
     if args.quick:

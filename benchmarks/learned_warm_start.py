@@ -27,6 +27,8 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.runs import add_run_argument, check_run
+
 ROOT = Path(__file__).resolve().parent
 #: (hidden layers, epochs, states): the trainer's default warm start first
 DEFAULT_VARIANTS = ("64-64x5x8192", "64-64x30x32768", "256-256x30x32768")
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
     from benchmarks.leaderboard.protocol import MAIN_EPS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", required=True, help="a trained run directory (advrec train's output)")
+    add_run_argument(parser)
     parser.add_argument("--out", default=str(ROOT / "results" / "v1_learned_warm_start.json"))
     parser.add_argument("--eps", type=float, default=MAIN_EPS["inf"], help="the L-inf budget")
     parser.add_argument("--episodes", type=int, default=128, help="episodes of each score")
@@ -140,8 +142,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--variants", nargs="+", type=parse_variant, default=None, help="HIDDEN-HIDDENxEPOCHSxSTATES")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
     args = parser.parse_args(argv)
-    if not Path(args.run, "config.json").is_file():
-        parser.error(f"--run: no trained run at {args.run} (expected its config.json)")
+    check_run(parser, args.run)
     if args.eps <= 0 or args.episodes < 1:
         parser.error(f"--eps must be > 0 and --episodes >= 1, got {args.eps} and {args.episodes}")
     if args.variants is None:
