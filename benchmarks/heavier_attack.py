@@ -29,7 +29,6 @@ holds if the heavy attacks' worst is not more than 10% below its own.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -39,8 +38,7 @@ import numpy as np
 import torch
 
 from advrec_gym.attacks import Attacker
-from benchmarks.leaderboard.protocol import MAIN_EPS  # the v1 board's main budgets
-from benchmarks.runs import add_run_argument, check_run
+from benchmarks.runs import check_run, run_parser
 from benchmarks.seeds import EVAL_SEED  # the reported users
 
 ROOT = Path(__file__).resolve().parent
@@ -239,11 +237,7 @@ def report(suite_data: dict, heavy_data: dict, settings: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_run_argument(parser)
-    parser.add_argument("--out", default=str(ROOT / "results" / "v1_heavier_attack"))
-    parser.add_argument("--eps", type=float, default=MAIN_EPS["inf"], help="the L-inf budget")
-    parser.add_argument("--episodes", type=int, default=100, help="evaluation episodes per row")
+    parser = run_parser(__doc__, ROOT / "results" / "v1_heavier_attack", episodes=100)
     parser.add_argument("--steps", type=int, default=100, help="HeavyPGD iterations per start")
     parser.add_argument("--restarts", type=int, default=5, help="HeavyPGD starts per observation")
     parser.add_argument("--top-k", type=int, default=10, help="the clean top-k of the mass objective")

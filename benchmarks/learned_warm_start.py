@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.runs import add_run_argument, check_run
+from benchmarks.runs import check_run, run_parser
 
 ROOT = Path(__file__).resolve().parent
 #: (hidden layers, epochs, states): the trainer's default warm start first
@@ -131,13 +131,7 @@ def table(doc: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from benchmarks.leaderboard.protocol import MAIN_EPS
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_run_argument(parser)
-    parser.add_argument("--out", default=str(ROOT / "results" / "v1_learned_warm_start.json"))
-    parser.add_argument("--eps", type=float, default=MAIN_EPS["inf"], help="the L-inf budget")
-    parser.add_argument("--episodes", type=int, default=128, help="episodes of each score")
+    parser = run_parser(__doc__, ROOT / "results" / "v1_learned_warm_start.json", episodes=128)
     parser.add_argument("--seed", type=int, default=0, help="the best response's seed (its check users)")
     parser.add_argument("--variants", nargs="+", type=parse_variant, default=None, help="HIDDEN-HIDDENxEPOCHSxSTATES")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for the record")
