@@ -141,8 +141,9 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--eps must be > 0 and --episodes >= 1, got {args.eps} and {args.episodes}")
     if args.variants is None:
         args.variants = [parse_variant(v) for v in (("8-8x1x64",) if args.quick else DEFAULT_VARIANTS)]
-    if args.quick:
+    if args.quick:  # never over the committed result
         args.episodes = min(args.episodes, 4)
+        args.out = str(Path(args.out).with_name(Path(args.out).stem + "_quick.json"))
     from advrec_gym._io import atomic_write_json
     from benchmarks.provenance import provenance
 
