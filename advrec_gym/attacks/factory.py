@@ -43,7 +43,9 @@ class AttackSpec:
 
 _DIST, _VALUES, _SCORES = frozenset({"distribution"}), frozenset({"values"}), frozenset({"scores"})
 #: the suite's frozen defaults (docs/attacks.md, "Frozen defaults")
-STEPS, RESTARTS, TOP_K, EOT_SAMPLES, QUERIES = 20, 2, 30, 8, 1000
+#: pgd-topk: k=10 and 5 restarts (docs/attacks.md: on an ATLA-trained v1 entry k=30 with 2 restarts stopped
+#: 16% above an attack written apart from the suite; k=10 with 5 restarts reached it)
+STEPS, RESTARTS, TOP_K, TOPK_RESTARTS, EOT_SAMPLES, QUERIES = 20, 2, 10, 5, 8, 1000
 
 SPECS: dict[str, AttackSpec] = {
     "random": AttackSpec(RandomNoise),
@@ -51,7 +53,7 @@ SPECS: dict[str, AttackSpec] = {
     # the early-stopping PGD of PGD adversarial training (a weak evaluation attack: see gradient.py)
     "pgd": AttackSpec(PGD, {"objective": "action"}, _DIST),
     "pgd-action": AttackSpec(APGD, {"objective": "action", "steps": STEPS, "restarts": RESTARTS}, _DIST),
-    "pgd-topk": AttackSpec(APGD, {"objective": "topk", "k": TOP_K, "steps": STEPS, "restarts": RESTARTS}, _DIST),
+    "pgd-topk": AttackSpec(APGD, {"objective": "topk", "k": TOP_K, "steps": STEPS, "restarts": TOPK_RESTARTS}, _DIST),
     "pgd-semantic": AttackSpec(APGD, {"objective": "semantic", "steps": STEPS, "restarts": RESTARTS}, _DIST),
     "pgd-kl": AttackSpec(APGD, {"objective": "kl", "steps": STEPS, "restarts": 3}, _DIST),
     "pgd-eot": AttackSpec(
