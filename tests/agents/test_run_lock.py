@@ -104,7 +104,8 @@ def test_two_advrec_train_processes_on_one_folder(tmp_path, small_catalogue, sma
 
     run_dir = tmp_path / "run"
     argv = [*TINY_FLAGS, "--cache-dir", str(small_catalogue_cache_dir), "--output-dir", str(run_dir)]
-    argv += ["--defence", "none", "--eval-attacks", "random", "--recommender-steps", "2048"]  # long enough to overlap
+    argv += ["--defence", "none", "--eval-attacks", "random", "--recommender-steps", "65536"]  # seconds longer than the
+    # second process takes to start (at 2048 steps it sometimes finished first on a loaded machine)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "agents.cli", "train", *argv]
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
